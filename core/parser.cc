@@ -1,0 +1,350 @@
+#include "parser.h"
+
+#include <cstring>
+#include <new>
+
+#include "scan.h"
+#include "utf8.h"
+
+namespace ssekit {
+namespace {
+
+constexpr unsigned char kBom[3] = {0xEF, 0xBB, 0xBF};
+constexpr unsigned kBomDecided = 4;
+constexpr std::string_view kMessage = "message";
+
+// A buffer that grew past this for one large event or line is released once
+// it is done with, so that one big event does not pin its memory for the
+// rest of a long-lived stream.
+constexpr size_t kKeepCapacity = size_t{1} << 20;
+
+inline void release_if_large(std::string &s) {
+  if (s.capacity() > kKeepCapacity) std::string().swap(s);
+}
+
+}  // namespace
+
+int Parser::fail(int code, uint64_t at, const char *what) {
+  status_ = code;
+  error_ = what;
+  error_ += " at stream offset ";
+  error_ += std::to_string(at);
+  return code;
+}
+
+int Parser::feed(const char *p, size_t n) {
+  if (status_ != SSEKIT_OK) return status_;
+  if (finished_) return SSEKIT_E_STATE;
+  if (n == 0) return SSEKIT_OK;
+  if (p == nullptr) return SSEKIT_E_INVALID;
+  chunk_ = p;
+  const char *end = p + n;
+
+  if (bom_ < kBomDecided) {
+    // "One leading U+FEFF BYTE ORDER MARK character must be ignored if any
+    // are present." Its three bytes may arrive in separate chunks.
+    size_t i = 0;
+    while (bom_ < 3 && i < n && static_cast<unsigned char>(p[i]) == kBom[bom_]) {
+      ++bom_;
+      ++i;
+    }
+    if (bom_ == 3) {
+      bom_ = kBomDecided;
+      p += i;
+    } else if (i == n) {
+      offset_ += n;
+      return SSEKIT_OK;
+    } else {
+      // Not a BOM after all: the bytes matched in earlier chunks are the
+      // start of the first line (they hold no line ending).
+      const size_t earlier = bom_ - i;
+      line_.assign(reinterpret_cast<const char *>(kBom), earlier);
+      line_nonascii_ = earlier != 0;
+      line_offset_ = offset_ - earlier;
+      bom_ = kBomDecided;
+    }
+  }
+
+  int rc;
+  try {
+    rc = consume(p, end);
+    if (rc == SSEKIT_OK) settle();
+  } catch (const std::bad_alloc &) {
+    rc = fail(SSEKIT_E_NOMEM, offset_, "out of memory");
+  }
+  offset_ += n;
+  chunk_ = nullptr;
+  return rc;
+}
+
+int Parser::consume(const char *p, const char *end) {
+  if (skip_lf_) {
+    skip_lf_ = false;
+    if (p < end && *p == '\n') ++p;
+  }
+
+  // Finish the line that the previous chunk ended in the middle of.
+  if (!line_.empty()) {
+    bool nonascii = line_nonascii_;
+    const char *eol = detail::find_eol(p, end, &nonascii);
+    const size_t add = static_cast<size_t>(eol - p);
+    if (max_line_ != 0 && line_.size() + add > max_line_)
+      return fail(SSEKIT_E_LINE_TOO_LONG, line_offset_, "line too long");
+    line_.append(p, add);
+    if (eol == end) {
+      line_nonascii_ = nonascii;
+      return SSEKIT_OK;
+    }
+    cur_offset_ = line_offset_;
+    const int rc = line(line_.data(), line_.size(), nonascii, false);
+    if (rc != SSEKIT_OK) return rc;
+    line_.clear();
+    release_if_large(line_);
+    line_nonascii_ = false;
+    p = after_eol(eol, end);
+  }
+
+  while (p < end) {
+    bool nonascii = false;
+    const char *eol = detail::find_eol(p, end, &nonascii);
+    const size_t len = static_cast<size_t>(eol - p);
+    if (max_line_ != 0 && len > max_line_)
+      return fail(SSEKIT_E_LINE_TOO_LONG, here(p), "line too long");
+    if (eol == end) {
+      line_.assign(p, len);
+      line_nonascii_ = nonascii;
+      line_offset_ = here(p);
+      return SSEKIT_OK;
+    }
+    cur_offset_ = here(p);
+    const int rc = line(p, len, nonascii, true);
+    if (rc != SSEKIT_OK) return rc;
+    p = after_eol(eol, end);
+  }
+  return SSEKIT_OK;
+}
+
+const char *Parser::after_eol(const char *eol, const char *end) {
+  // "Lines must be separated by either a U+000D CARRIAGE RETURN U+000A LINE
+  // FEED (CRLF) character pair, a single U+000A LINE FEED (LF) character, or
+  // a single U+000D CARRIAGE RETURN (CR) character." A CR that ends the
+  // chunk may be the first half of a CRLF split across chunks.
+  if (*eol == '\n') return eol + 1;
+  if (eol + 1 == end) {
+    skip_lf_ = true;
+    return end;
+  }
+  return eol + (eol[1] == '\n' ? 2 : 1);
+}
+
+int Parser::line(const char *s, size_t n, bool nonascii, bool in_chunk) {
+  if (nonascii && !utf8::valid(s, n)) {
+    scratch_.clear();
+    utf8::append_replacing(s, n, scratch_);
+    const int rc = field(scratch_.data(), scratch_.size(), false);
+    release_if_large(scratch_);
+    return rc;
+  }
+  return field(s, n, in_chunk);
+}
+
+int Parser::field(const char *s, size_t n, bool in_chunk) {
+  // "If the line is empty (a blank line): Dispatch the event."
+  if (n == 0) return dispatch();
+
+  const char *end = s + n;
+  const auto *colon = static_cast<const char *>(std::memchr(s, ':', n));
+  // "If the line starts with a U+003A COLON character (:): Ignore the line."
+  if (colon == s) {
+    const char *t = s + 1;
+    if (t < end && *t == ' ') ++t;
+    if (sink_ != nullptr &&
+        !sink_->on_comment(std::string_view(t, static_cast<size_t>(end - t))))
+      return fail(SSEKIT_E_CALLBACK, cur_offset_, "stopped by a callback");
+    return SSEKIT_OK;
+  }
+
+  // "If the line contains a colon: the field name is the characters before
+  // it, the value the characters after it, without one leading space.
+  // Otherwise the whole line is the field name and the value is empty."
+  std::string_view name(s, n);
+  std::string_view value;
+  if (colon != nullptr) {
+    name = std::string_view(s, static_cast<size_t>(colon - s));
+    const char *v = colon + 1;
+    if (v < end && *v == ' ') ++v;
+    value = std::string_view(v, static_cast<size_t>(end - v));
+  }
+
+  switch (name.size()) {
+    case 4:
+      if (name == "data") return data_field(value, in_chunk);
+      break;
+    case 5:
+      if (name == "event") {
+        if (in_chunk) {
+          type_view_ = value;
+          type_src_ = Src::kChunk;
+        } else {
+          type_.assign(value.data(), value.size());
+          type_view_ = type_;
+          type_src_ = Src::kOwned;
+        }
+      } else if (name == "retry") {
+        return retry_field(value);
+      }
+      break;
+    case 2:
+      // "If the field value does not contain U+0000 NULL, then set the last
+      // event ID buffer to the field value. Otherwise, ignore the field."
+      if (name == "id" && std::memchr(value.data(), '\0', value.size()) == nullptr) {
+        id_buf_.assign(value.data(), value.size());
+        id_dirty_ = true;
+      }
+      break;
+    default:
+      break;
+  }
+  return SSEKIT_OK;
+}
+
+int Parser::data_field(std::string_view value, bool in_chunk) {
+  // "Append the field value to the data buffer, then append a single U+000A
+  // LINE FEED (LF) character." The buffer here holds the values joined by
+  // LF, which is what dispatch leaves after removing the final LF; has_data_
+  // says whether the spec's buffer would be non-empty.
+  if (!has_data_) {
+    if (max_event_ != 0 && value.size() > max_event_)
+      return fail(SSEKIT_E_EVENT_TOO_LARGE, cur_offset_, "event too large");
+    has_data_ = true;
+    if (in_chunk) {
+      data_view_ = value;
+      data_src_ = Src::kChunk;
+    } else {
+      data_.assign(value.data(), value.size());
+      data_view_ = data_;
+      data_src_ = Src::kOwned;
+    }
+    return SSEKIT_OK;
+  }
+  if (max_event_ != 0 && data_view_.size() + 1 + value.size() > max_event_)
+    return fail(SSEKIT_E_EVENT_TOO_LARGE, cur_offset_, "event too large");
+  // Appending to a string grows it geometrically, so an event of many data
+  // lines is joined in linear time.
+  if (data_src_ == Src::kChunk) data_.assign(data_view_.data(), data_view_.size());
+  data_.push_back('\n');
+  data_.append(value.data(), value.size());
+  data_view_ = data_;
+  data_src_ = Src::kOwned;
+  return SSEKIT_OK;
+}
+
+int Parser::retry_field(std::string_view value) {
+  // "If the field value consists of only ASCII digits, then interpret the
+  // field value as an integer in base ten, and set the event stream's
+  // reconnection time to that integer. Otherwise, ignore the field."
+  // A value beyond 64 bits is ignored too: no such delay is meaningful.
+  if (value.empty()) return SSEKIT_OK;
+  uint64_t ms = 0;
+  for (const char c : value) {
+    if (c < '0' || c > '9') return SSEKIT_OK;
+    const auto d = static_cast<uint64_t>(c - '0');
+    if (ms > (UINT64_MAX - d) / 10) return SSEKIT_OK;
+    ms = ms * 10 + d;
+  }
+  if (sink_ != nullptr && !sink_->on_retry(ms))
+    return fail(SSEKIT_E_CALLBACK, cur_offset_, "stopped by a callback");
+  return SSEKIT_OK;
+}
+
+int Parser::dispatch() {
+  // "Set the last event ID string of the event source to the value of the
+  // last event ID buffer. The buffer does not get reset."
+  if (id_dirty_) {
+    last_id_ = id_buf_;
+    id_dirty_ = false;
+  }
+  // "If the data buffer is an empty string, set the data buffer and the
+  // event type buffer to the empty string and return."
+  const bool has_data = has_data_;
+  const std::string_view type = type_src_ == Src::kNone || type_view_.empty()
+                                    ? kMessage
+                                    : type_view_;
+  has_data_ = false;
+  data_src_ = Src::kNone;
+  type_src_ = Src::kNone;
+  if (!has_data) {
+    type_view_ = {};
+    return SSEKIT_OK;
+  }
+  const Event event{type, data_view_, last_id_};
+  const bool go = sink_ == nullptr || sink_->on_event(event);
+  data_view_ = {};
+  type_view_ = {};
+  release_if_large(data_);
+  if (!go) return fail(SSEKIT_E_CALLBACK, cur_offset_, "stopped by a callback");
+  return SSEKIT_OK;
+}
+
+void Parser::settle() {
+  // The caller's chunk goes away when feed() returns: copy what still views it.
+  if (data_src_ == Src::kChunk) {
+    data_.assign(data_view_.data(), data_view_.size());
+    data_view_ = data_;
+    data_src_ = Src::kOwned;
+  }
+  if (type_src_ == Src::kChunk) {
+    type_.assign(type_view_.data(), type_view_.size());
+    type_view_ = type_;
+    type_src_ = Src::kOwned;
+  }
+}
+
+int Parser::finish() {
+  if (status_ != SSEKIT_OK) return status_;
+  // "Once the end of the file is reached, any pending data must be
+  // discarded. (If the file ends in the middle of an event, before the
+  // final empty line, the incomplete event is not dispatched.)"
+  finished_ = true;
+  clear_pending();
+  return SSEKIT_OK;
+}
+
+void Parser::clear_pending() {
+  skip_lf_ = false;
+  line_.clear();
+  release_if_large(line_);
+  line_nonascii_ = false;
+  has_data_ = false;
+  data_src_ = Src::kNone;
+  data_view_ = {};
+  data_.clear();
+  release_if_large(data_);
+  type_src_ = Src::kNone;
+  type_view_ = {};
+  type_.clear();
+}
+
+void Parser::reset_connection() {
+  clear_pending();
+  status_ = SSEKIT_OK;
+  finished_ = false;
+  bom_ = 0;
+  id_buf_ = last_id_;
+  id_dirty_ = false;
+  offset_ = 0;
+  error_.clear();
+}
+
+void Parser::reset() {
+  last_id_.clear();
+  reset_connection();
+}
+
+void Parser::set_last_event_id(std::string_view id) {
+  last_id_.assign(id.data(), id.size());
+  id_buf_ = last_id_;
+  id_dirty_ = false;
+}
+
+}  // namespace ssekit
