@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs the build into a scratch prefix and builds C programs against the
+# installed tree only, through pkg-config (shared and static), CMake's
+# find_package, and dlopen.
+set -euo pipefail
+build=$1
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+prefix=$work/prefix
+cc=${CC:-cc}
+
+cmake --install "$build" --prefix "$prefix" >/dev/null
+libdir=$(dirname "$(find "$prefix" -name ssekit.pc)")/..
+export PKG_CONFIG_PATH=$libdir/pkgconfig
+
+test -f "$prefix/include/ssekit.h"
+test -L "$libdir/libssekit.so"
+test -f "$libdir/libssekit.a"
+[ "$(objdump -p "$libdir/libssekit.so" | awk '/SONAME/ {print $2}')" = libssekit.so.0 ]
+[ "$(pkg-config --modversion ssekit)" = "$(sed -n 's/^#define SSEKIT_VERSION_STRING "\(.*\)"/\1/p' "$prefix/include/ssekit.h")" ]
+
+# shellcheck disable=SC2046
+"$cc" -std=c11 -Wall -Wextra -Werror -o "$work/pc_shared" "$here/consumer.c" \
+  $(pkg-config --cflags --libs ssekit) -Wl,-rpath,"$libdir"
+"$work/pc_shared"
+
+# shellcheck disable=SC2046
+"$cc" -std=c11 -Wall -Wextra -Werror -o "$work/pc_static" "$here/consumer.c" \
+  $(pkg-config --cflags ssekit) "$libdir/libssekit.a" $(pkg-config --libs-only-l --static ssekit | sed 's/-lssekit//')
+"$work/pc_static"
+if ldd "$work/pc_static" | grep -q libssekit; then
+  echo "static consumer depends on libssekit.so" >&2
+  exit 1
+fi
+
+cmake -S "$here/cmake-consumer" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_BUILD_RPATH="$libdir" >/dev/null
+cmake --build "$work/cmake" >/dev/null
+"$work/cmake/consumer_shared"
+"$work/cmake/consumer_static"
+
+"$cc" -std=c11 -Wall -Wextra -Werror -o "$work/dl" "$here/dlopen_consumer.c" \
+  -I"$prefix/include" -ldl
+"$work/dl" "$libdir/libssekit.so.0"
+echo "install consumers ok"
