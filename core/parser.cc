@@ -67,7 +67,11 @@ int Parser::feed(const char *p, size_t n) {
 
   int rc;
   try {
-    rc = consume(p, end);
+#if defined(SSEKIT_HAVE_AVX2_SCAN)
+    rc = detail::cpu_has_avx2() ? consume_avx2(p, end) : consume_baseline(p, end);
+#else
+    rc = consume_baseline(p, end);
+#endif
     if (rc == SSEKIT_OK) settle();
   } catch (const std::bad_alloc &) {
     rc = fail(SSEKIT_E_NOMEM, offset_, "out of memory");
@@ -77,7 +81,40 @@ int Parser::feed(const char *p, size_t n) {
   return rc;
 }
 
-int Parser::consume(const char *p, const char *end) {
+inline int Parser::data_field(std::string_view value, bool in_chunk) {
+  // "Append the field value to the data buffer, then append a single U+000A
+  // LINE FEED (LF) character." The buffer here holds the values joined by
+  // LF, which is what dispatch leaves after removing the final LF; has_data_
+  // says whether the spec's buffer would be non-empty.
+  if (!has_data_) {
+    if (max_event_ != 0 && value.size() > max_event_)
+      return fail(SSEKIT_E_EVENT_TOO_LARGE, line_start(), "event too large");
+    has_data_ = true;
+    if (in_chunk) {
+      data_view_ = value;
+      data_src_ = Src::kChunk;
+    } else {
+      data_.assign(value.data(), value.size());
+      data_view_ = data_.view();
+      data_src_ = Src::kOwned;
+    }
+    return SSEKIT_OK;
+  }
+  if (max_event_ != 0 && data_view_.size() + 1 + value.size() > max_event_)
+    return fail(SSEKIT_E_EVENT_TOO_LARGE, line_start(), "event too large");
+  // Appending to a string grows it geometrically, so an event of many data
+  // lines is joined in linear time.
+  if (data_src_ == Src::kChunk) data_.assign(data_view_.data(), data_view_.size());
+  data_.push_back('\n');
+  data_.append(value.data(), value.size());
+  data_view_ = data_.view();
+  data_src_ = Src::kOwned;
+  return SSEKIT_OK;
+}
+
+// One body, compiled once per line scanner (see scan.h).
+template <typename Scan>
+SSEKIT_ALWAYS_INLINE int Parser::consume(const char *p, const char *end) {
   if (skip_lf_) {
     skip_lf_ = false;
     if (p < end && *p == '\n') ++p;
@@ -86,7 +123,7 @@ int Parser::consume(const char *p, const char *end) {
   // Finish the line that the previous chunk ended in the middle of.
   if (!line_.empty()) {
     bool nonascii = line_nonascii_;
-    const char *eol = detail::find_eol(p, end, &nonascii);
+    const char *eol = Scan::find(p, end, &nonascii);
     const size_t add = static_cast<size_t>(eol - p);
     if (max_line_ != 0 && line_.size() + add > max_line_)
       return fail(SSEKIT_E_LINE_TOO_LONG, line_offset_, "line too long");
@@ -95,7 +132,7 @@ int Parser::consume(const char *p, const char *end) {
       line_nonascii_ = nonascii;
       return SSEKIT_OK;
     }
-    cur_offset_ = line_offset_;
+    cur_line_ = nullptr;
     const int rc = line(line_.data(), line_.size(), nonascii, false);
     if (rc != SSEKIT_OK) return rc;
     line_.clear();
@@ -105,8 +142,16 @@ int Parser::consume(const char *p, const char *end) {
   }
 
   while (p < end) {
+    cur_line_ = p;
+    // A blank line ends every event: dispatch it without a scan.
+    if (*p == '\n' || *p == '\r') {
+      const int rc = dispatch();
+      if (rc != SSEKIT_OK) return rc;
+      p = after_eol(p, end);
+      continue;
+    }
     bool nonascii = false;
-    const char *eol = detail::find_eol(p, end, &nonascii);
+    const char *eol = Scan::find(p, end, &nonascii);
     const size_t len = static_cast<size_t>(eol - p);
     if (max_line_ != 0 && len > max_line_)
       return fail(SSEKIT_E_LINE_TOO_LONG, here(p), "line too long");
@@ -116,13 +161,35 @@ int Parser::consume(const char *p, const char *end) {
       line_offset_ = here(p);
       return SSEKIT_OK;
     }
-    cur_offset_ = here(p);
-    const int rc = line(p, len, nonascii, true);
-    if (rc != SSEKIT_OK) return rc;
+    // The common case, an ASCII "data:" line, is handled here; everything
+    // else goes through line().
+    if (!nonascii && len >= 5 && std::memcmp(p, "data:", 5) == 0) {
+      const char *v = p + 5 + (len > 5 && p[5] == ' ');
+      const int rc = data_field(std::string_view(v, static_cast<size_t>(eol - v)), true);
+      if (rc != SSEKIT_OK) return rc;
+    } else {
+      const int rc = line(p, len, nonascii, true);
+      if (rc != SSEKIT_OK) return rc;
+    }
     p = after_eol(eol, end);
   }
   return SSEKIT_OK;
 }
+
+int Parser::consume_baseline(const char *p, const char *end) {
+  return consume<detail::BaselineScan>(p, end);
+}
+
+#if defined(SSEKIT_HAVE_AVX2_SCAN)
+__attribute__((target("avx2"))) int Parser::consume_avx2(const char *p,
+                                                         const char *end) {
+  return consume<detail::Avx2Scan>(p, end);
+}
+#else
+int Parser::consume_avx2(const char *p, const char *end) {
+  return consume_baseline(p, end);
+}
+#endif
 
 const char *Parser::after_eol(const char *eol, const char *end) {
   // "Lines must be separated by either a U+000D CARRIAGE RETURN U+000A LINE
@@ -153,14 +220,20 @@ int Parser::field(const char *s, size_t n, bool in_chunk) {
   if (n == 0) return dispatch();
 
   const char *end = s + n;
+  // Most lines of most streams are data lines: skip the colon search.
+  if (n >= 5 && std::memcmp(s, "data:", 5) == 0) {
+    const char *v = s + 5;
+    if (v < end && *v == ' ') ++v;
+    return data_field(std::string_view(v, static_cast<size_t>(end - v)), in_chunk);
+  }
   const auto *colon = static_cast<const char *>(std::memchr(s, ':', n));
   // "If the line starts with a U+003A COLON character (:): Ignore the line."
   if (colon == s) {
     const char *t = s + 1;
     if (t < end && *t == ' ') ++t;
-    if (sink_ != nullptr &&
-        !sink_->on_comment(std::string_view(t, static_cast<size_t>(end - t))))
-      return fail(SSEKIT_E_CALLBACK, cur_offset_, "stopped by a callback");
+    if (cb_.on_comment != nullptr &&
+        cb_.on_comment(t, static_cast<size_t>(end - t), cb_.userdata) != 0)
+      return fail(SSEKIT_E_CALLBACK, line_start(), "stopped by a callback");
     return SSEKIT_OK;
   }
 
@@ -168,7 +241,8 @@ int Parser::field(const char *s, size_t n, bool in_chunk) {
   // it, the value the characters after it, without one leading space.
   // Otherwise the whole line is the field name and the value is empty."
   std::string_view name(s, n);
-  std::string_view value;
+  // Empty values still point into the line: callbacks never see NULL.
+  std::string_view value(end, 0);
   if (colon != nullptr) {
     name = std::string_view(s, static_cast<size_t>(colon - s));
     const char *v = colon + 1;
@@ -208,37 +282,6 @@ int Parser::field(const char *s, size_t n, bool in_chunk) {
   return SSEKIT_OK;
 }
 
-int Parser::data_field(std::string_view value, bool in_chunk) {
-  // "Append the field value to the data buffer, then append a single U+000A
-  // LINE FEED (LF) character." The buffer here holds the values joined by
-  // LF, which is what dispatch leaves after removing the final LF; has_data_
-  // says whether the spec's buffer would be non-empty.
-  if (!has_data_) {
-    if (max_event_ != 0 && value.size() > max_event_)
-      return fail(SSEKIT_E_EVENT_TOO_LARGE, cur_offset_, "event too large");
-    has_data_ = true;
-    if (in_chunk) {
-      data_view_ = value;
-      data_src_ = Src::kChunk;
-    } else {
-      data_.assign(value.data(), value.size());
-      data_view_ = data_;
-      data_src_ = Src::kOwned;
-    }
-    return SSEKIT_OK;
-  }
-  if (max_event_ != 0 && data_view_.size() + 1 + value.size() > max_event_)
-    return fail(SSEKIT_E_EVENT_TOO_LARGE, cur_offset_, "event too large");
-  // Appending to a string grows it geometrically, so an event of many data
-  // lines is joined in linear time.
-  if (data_src_ == Src::kChunk) data_.assign(data_view_.data(), data_view_.size());
-  data_.push_back('\n');
-  data_.append(value.data(), value.size());
-  data_view_ = data_;
-  data_src_ = Src::kOwned;
-  return SSEKIT_OK;
-}
-
 int Parser::retry_field(std::string_view value) {
   // "If the field value consists of only ASCII digits, then interpret the
   // field value as an integer in base ten, and set the event stream's
@@ -252,8 +295,8 @@ int Parser::retry_field(std::string_view value) {
     if (ms > (UINT64_MAX - d) / 10) return SSEKIT_OK;
     ms = ms * 10 + d;
   }
-  if (sink_ != nullptr && !sink_->on_retry(ms))
-    return fail(SSEKIT_E_CALLBACK, cur_offset_, "stopped by a callback");
+  if (cb_.on_retry != nullptr && cb_.on_retry(ms, cb_.userdata) != 0)
+    return fail(SSEKIT_E_CALLBACK, line_start(), "stopped by a callback");
   return SSEKIT_OK;
 }
 
@@ -277,12 +320,14 @@ int Parser::dispatch() {
     type_view_ = {};
     return SSEKIT_OK;
   }
-  const Event event{type, data_view_, last_id_};
-  const bool go = sink_ == nullptr || sink_->on_event(event);
+  const ssekit_event event{type.data(),       type.size(),
+                           data_view_.data(), data_view_.size(),
+                           last_id_.data(),   last_id_.size()};
+  const bool go = cb_.on_event == nullptr || cb_.on_event(&event, cb_.userdata) == 0;
   data_view_ = {};
   type_view_ = {};
-  release_if_large(data_);
-  if (!go) return fail(SSEKIT_E_CALLBACK, cur_offset_, "stopped by a callback");
+  data_.shrink_to(kKeepCapacity);
+  if (!go) return fail(SSEKIT_E_CALLBACK, line_start(), "stopped by a callback");
   return SSEKIT_OK;
 }
 
@@ -290,7 +335,7 @@ void Parser::settle() {
   // The caller's chunk goes away when feed() returns: copy what still views it.
   if (data_src_ == Src::kChunk) {
     data_.assign(data_view_.data(), data_view_.size());
-    data_view_ = data_;
+    data_view_ = data_.view();
     data_src_ = Src::kOwned;
   }
   if (type_src_ == Src::kChunk) {
@@ -319,7 +364,7 @@ void Parser::clear_pending() {
   data_src_ = Src::kNone;
   data_view_ = {};
   data_.clear();
-  release_if_large(data_);
+  data_.shrink_to(kKeepCapacity);
   type_src_ = Src::kNone;
   type_view_ = {};
   type_.clear();

@@ -8,32 +8,28 @@
 #include <string>
 #include <string_view>
 
+#include "buffer.h"
 #include "ssekit.h"
 
 namespace ssekit {
 
-struct Event {
-  std::string_view type;  // "message" when the stream named none
-  std::string_view data;
-  std::string_view id;    // the stream's last event ID at dispatch
-};
-
-// Receives what the parser finds. Returning false stops the parser: the
-// current feed() returns SSEKIT_E_CALLBACK and the error sticks until reset.
-// Views are valid only during the call.
-class ParserSink {
- public:
-  virtual ~ParserSink() = default;
-  virtual bool on_event(const Event &event) = 0;
-  virtual bool on_comment(std::string_view /*text*/) { return true; }
-  virtual bool on_retry(uint64_t /*ms*/) { return true; }
+// What the parser reports, as the C API's callbacks (see ssekit.h): the
+// core calls them directly, so an event costs one indirect call. A callback
+// returning non-zero stops the parser: feed() returns SSEKIT_E_CALLBACK and
+// the error sticks until a reset.
+struct ParserCallbacks {
+  ssekit_event_cb on_event = nullptr;
+  ssekit_comment_cb on_comment = nullptr;
+  ssekit_retry_cb on_retry = nullptr;
+  void *userdata = nullptr;
 };
 
 class Parser {
  public:
-  explicit Parser(ParserSink *sink = nullptr) : sink_(sink) {}
+  Parser() = default;
+  explicit Parser(const ParserCallbacks &cb) : cb_(cb) {}
 
-  void set_sink(ParserSink *sink) { sink_ = sink; }
+  ParserCallbacks &callbacks() { return cb_; }
   // 0 means unlimited.
   void set_max_line(size_t n) { max_line_ = n; }
   void set_max_event(size_t n) { max_event_ = n; }
@@ -45,7 +41,7 @@ class Parser {
   // End of stream: a partial line and an undispatched event are discarded.
   int finish();
 
-  // Back to the initial state; the sink and limits are kept.
+  // Back to the initial state; the callbacks and limits are kept.
   void reset();
   // A new response body of the same EventSource: everything is reset except
   // the last event ID, which the next connection carries on from (its events
@@ -63,7 +59,10 @@ class Parser {
  private:
   enum class Src : unsigned char { kNone, kChunk, kOwned };
 
+  template <typename Scan>
   int consume(const char *p, const char *end);
+  int consume_baseline(const char *p, const char *end);
+  int consume_avx2(const char *p, const char *end);
   const char *after_eol(const char *eol, const char *end);
   int line(const char *s, size_t n, bool nonascii, bool in_chunk);
   int field(const char *s, size_t n, bool in_chunk);
@@ -76,8 +75,12 @@ class Parser {
   uint64_t here(const char *p) const {
     return offset_ + static_cast<uint64_t>(p - chunk_);
   }
+  // Where the line being parsed started, for error messages.
+  uint64_t line_start() const {
+    return cur_line_ != nullptr ? here(cur_line_) : line_offset_;
+  }
 
-  ParserSink *sink_;
+  ParserCallbacks cb_;
   size_t max_line_ = SSEKIT_DEFAULT_MAX_LINE;
   size_t max_event_ = SSEKIT_DEFAULT_MAX_EVENT;
 
@@ -101,7 +104,7 @@ class Parser {
   bool has_data_ = false;
   Src data_src_ = Src::kNone;
   std::string_view data_view_;
-  std::string data_;
+  detail::Buffer data_;
   Src type_src_ = Src::kNone;
   std::string_view type_view_;
   std::string type_;
@@ -112,7 +115,8 @@ class Parser {
 
   uint64_t offset_ = 0;  // stream offset of the chunk being fed
   const char *chunk_ = nullptr;  // the chunk being fed
-  uint64_t cur_offset_ = 0;      // stream offset of the line being parsed
+  // The line being parsed, or nullptr while it is the buffered line_.
+  const char *cur_line_ = nullptr;
   std::string error_;
 };
 

@@ -12,8 +12,8 @@
  * - Strings passed in are (pointer, length) pairs and are copied: the caller
  *   keeps ownership and may free them as soon as the call returns.
  * - Strings handed to a callback are (pointer, length) pairs that are valid
- *   only until the callback returns; they are not NUL-terminated and may hold
- *   NUL bytes. They are always valid UTF-8 (the parser decodes invalid input
+ *   only until the callback returns; the pointer is never NULL, even for an
+ *   empty string. They are not NUL-terminated and may hold NUL bytes. They are always valid UTF-8 (the parser decodes invalid input
  *   to U+FFFD, as the WHATWG standard requires).
  * - Callbacks get the handle's userdata as their last argument.
  * - Threads: a handle may be used by one thread at a time. Distinct handles

@@ -10,26 +10,8 @@
 static_assert(SSEKIT_VERSION_NUM == SSEKIT_CMAKE_VERSION_NUM,
               "ssekit.h and the project version in CMakeLists.txt disagree");
 
-struct ssekit_parser final : ssekit::ParserSink {
-  ssekit::Parser parser{this};
-  void *userdata = nullptr;
-  ssekit_event_cb event_cb = nullptr;
-  ssekit_comment_cb comment_cb = nullptr;
-  ssekit_retry_cb retry_cb = nullptr;
-
-  bool on_event(const ssekit::Event &e) override {
-    if (event_cb == nullptr) return true;
-    const ssekit_event ev{e.type.data(), e.type.size(), e.data.data(),
-                          e.data.size(), e.id.data(),   e.id.size()};
-    return event_cb(&ev, userdata) == 0;
-  }
-  bool on_comment(std::string_view text) override {
-    return comment_cb == nullptr ||
-           comment_cb(text.data(), text.size(), userdata) == 0;
-  }
-  bool on_retry(uint64_t ms) override {
-    return retry_cb == nullptr || retry_cb(ms, userdata) == 0;
-  }
+struct ssekit_parser {
+  ssekit::Parser parser;
 };
 
 namespace {
@@ -87,7 +69,7 @@ SSEKIT_EXTERN void ssekit_parser_free(ssekit_parser *parser) { delete parser; }
 SSEKIT_EXTERN int ssekit_parser_set_userdata(ssekit_parser *parser,
                                              void *userdata) {
   return with_parser(parser, [&](ssekit_parser &p) {
-    p.userdata = userdata;
+    p.parser.callbacks().userdata = userdata;
     return SSEKIT_OK;
   });
 }
@@ -95,7 +77,7 @@ SSEKIT_EXTERN int ssekit_parser_set_userdata(ssekit_parser *parser,
 SSEKIT_EXTERN int ssekit_parser_on_event(ssekit_parser *parser,
                                          ssekit_event_cb cb) {
   return with_parser(parser, [&](ssekit_parser &p) {
-    p.event_cb = cb;
+    p.parser.callbacks().on_event = cb;
     return SSEKIT_OK;
   });
 }
@@ -103,7 +85,7 @@ SSEKIT_EXTERN int ssekit_parser_on_event(ssekit_parser *parser,
 SSEKIT_EXTERN int ssekit_parser_on_comment(ssekit_parser *parser,
                                            ssekit_comment_cb cb) {
   return with_parser(parser, [&](ssekit_parser &p) {
-    p.comment_cb = cb;
+    p.parser.callbacks().on_comment = cb;
     return SSEKIT_OK;
   });
 }
@@ -111,7 +93,7 @@ SSEKIT_EXTERN int ssekit_parser_on_comment(ssekit_parser *parser,
 SSEKIT_EXTERN int ssekit_parser_on_retry(ssekit_parser *parser,
                                          ssekit_retry_cb cb) {
   return with_parser(parser, [&](ssekit_parser &p) {
-    p.retry_cb = cb;
+    p.parser.callbacks().on_retry = cb;
     return SSEKIT_OK;
   });
 }
