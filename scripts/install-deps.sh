@@ -8,7 +8,7 @@ apt_pkgs=(
   build-essential cmake ninja-build pkg-config
   clang-14 libclang-rt-14-dev llvm-14
   libgtest-dev libbenchmark-dev nlohmann-json3-dev
-  libcurl4-openssl-dev
+  libcurl4-openssl-dev openssl
   python3
 )
 # A machine may already carry a Node.js build that bundles npm (and conflicts
