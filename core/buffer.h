@@ -21,7 +21,9 @@ class Buffer {
 
   const char *data() const { return p_; }
   size_t size() const { return n_; }
-  std::string_view view() const { return std::string_view(p_, n_); }
+  // Never a null pointer, even before the first allocation: callers hand
+  // the view to C callbacks that were promised a valid pointer.
+  std::string_view view() const { return std::string_view(p_ != nullptr ? p_ : "", n_); }
 
   void clear() { n_ = 0; }
   void assign(const char *s, size_t n) {

@@ -303,6 +303,7 @@ int Parser::retry_field(std::string_view value) {
 int Parser::dispatch() {
   // "Set the last event ID string of the event source to the value of the
   // last event ID buffer. The buffer does not get reset."
+  event_has_id_ = id_dirty_;
   if (id_dirty_) {
     last_id_ = id_buf_;
     id_dirty_ = false;

@@ -49,6 +49,9 @@ class Parser {
   void reset_connection();
 
   std::string_view last_event_id() const { return last_id_; }
+  // During an event callback: whether that event carried an `id` field of
+  // its own (rather than inheriting the last event ID).
+  bool event_has_id() const { return event_has_id_; }
   // Seeds the last event ID, for resuming from a stored position.
   void set_last_event_id(std::string_view id);
   const std::string &error_message() const { return error_; }
@@ -111,6 +114,7 @@ class Parser {
 
   std::string id_buf_;   // the last-event-ID buffer
   bool id_dirty_ = false;
+  bool event_has_id_ = false;
   std::string last_id_;  // the stream's last event ID
 
   uint64_t offset_ = 0;  // stream offset of the chunk being fed

@@ -64,7 +64,33 @@ typedef enum ssekit_error {
   /* The output buffer is too small; the size needed was stored. */
   SSEKIT_E_BUFFER_TOO_SMALL = -7,
   /* A bug in ssekit: an unexpected internal failure. Please report it. */
-  SSEKIT_E_INTERNAL = -8
+  SSEKIT_E_INTERNAL = -8,
+  /* The server answered with a status other than 200 (see the status
+   * passed with the error). */
+  SSEKIT_E_HTTP_STATUS = -9,
+  /* The response's Content-Type is not text/event-stream. */
+  SSEKIT_E_CONTENT_TYPE = -10,
+  /* The connection failed or broke: DNS, refused, reset, truncated. */
+  SSEKIT_E_NETWORK = -11,
+  /* Connecting took longer than the connect timeout. */
+  SSEKIT_E_CONNECT_TIMEOUT = -12,
+  /* No byte arrived for longer than the read timeout. */
+  SSEKIT_E_READ_TIMEOUT = -13,
+  /* TLS failed: handshake, certificate verification, client certificate. */
+  SSEKIT_E_TLS = -14,
+  /* More redirects than the redirect limit. */
+  SSEKIT_E_TOO_MANY_REDIRECTS = -15,
+  /* The server ended the response body (the stream reconnects, or
+   * finishes, as configured). */
+  SSEKIT_E_STREAM_ENDED = -16,
+  /* The maximum number of attempts or the maximum retry time was reached. */
+  SSEKIT_E_RETRIES_EXHAUSTED = -17,
+  /* The stream was closed (by ssekit_stream_close or a callback). */
+  SSEKIT_E_CLOSED = -18,
+  /* A hook (headers or auth) returned non-zero, refusing to connect. */
+  SSEKIT_E_HOOK = -19,
+  /* The request could not be set up (bad URL, unsupported option). */
+  SSEKIT_E_REQUEST = -20
 } ssekit_error;
 
 /* A static, human-readable description of an error code ("unknown error
@@ -105,7 +131,9 @@ typedef int (*ssekit_event_cb)(const ssekit_event *event, void *userdata);
 /* A comment line (": text"): the text after the colon, one leading space
  * removed. Servers send comments as keep-alives. */
 typedef int (*ssekit_comment_cb)(const char *text, size_t len, void *userdata);
-/* A valid `retry` field: the new reconnection time in milliseconds. */
+/* A valid `retry` field: the new reconnection time in milliseconds. A value
+ * of only digits that does not fit in 64 bits is ignored like any invalid
+ * one: no such delay is meaningful. */
 typedef int (*ssekit_retry_cb)(uint64_t retry_ms, void *userdata);
 
 /* Default limits, in bytes. A line longer than SSEKIT_DEFAULT_MAX_LINE or an
@@ -146,8 +174,9 @@ SSEKIT_EXTERN int ssekit_parser_set_max_event(ssekit_parser *parser,
  * the same callbacks in the same order; events are delivered as soon as
  * their terminating blank line has been fed. data may be NULL if len is 0.
  * Returns SSEKIT_OK, SSEKIT_E_LINE_TOO_LONG, SSEKIT_E_EVENT_TOO_LARGE,
- * SSEKIT_E_CALLBACK, SSEKIT_E_NOMEM, or SSEKIT_E_STATE if the parser stopped
- * on an earlier error or was finished. An error sticks until reset. */
+ * SSEKIT_E_CALLBACK, SSEKIT_E_NOMEM, or SSEKIT_E_STATE once the parser was
+ * finished. An error sticks: until ssekit_parser_reset(), every feed and
+ * finish returns it again without parsing anything. */
 SSEKIT_EXTERN int ssekit_parser_feed(ssekit_parser *parser, const void *data,
                                      size_t len);
 
@@ -205,6 +234,280 @@ SSEKIT_EXTERN int ssekit_encode_event(const char *type, size_t type_len,
 SSEKIT_EXTERN int ssekit_encode_comment(const char *text, size_t len,
                                         char *out, size_t out_cap,
                                         size_t *out_len);
+
+/* ------------------------------------------------------------------------ */
+/* Client: reconnecting EventSource streams over HTTP (libcurl).            */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Threads. Streams are driven by a loop: one I/O thread that runs libcurl's
+ * multi interface for any number of streams. ssekit_stream_new() streams run
+ * on a default loop shared by the process, created on first use; a loop of
+ * your own (ssekit_loop_new) isolates streams from slow callbacks elsewhere.
+ *
+ * Every stream callback runs on its loop's thread, one at a time per loop.
+ * A callback that blocks stalls every stream of that loop; when the stalled
+ * loop stops reading, TCP flow control slows the servers down, so nothing is
+ * buffered without bound. Consumers that hand events to another thread use
+ * ssekit_stream_pause()/resume() around a bounded queue: a pause takes
+ * effect after the network read being parsed, so at most one read (up to
+ * 64 KiB, decompressed) is delivered after it.
+ *
+ * Configure a stream (the setters) before ssekit_stream_start(); setters
+ * called later return SSEKIT_E_STATE. start, close, restart, pause, resume,
+ * the getters and free may be called from any thread, also from inside the
+ * stream's own callbacks.
+ *
+ * ssekit_stream_close() guarantees that no callback of the stream runs after
+ * it returns, except the final `closed` callback when closing from inside a
+ * callback:
+ * - from another thread: it waits for a callback of the stream that is
+ *   running to return, then stops the stream, then calls `closed` on the
+ *   loop thread, and returns after that;
+ * - from inside one of the stream's callbacks (the loop thread): it cannot
+ *   wait for itself, so it marks the stream closed and returns at once; the
+ *   callback in progress finishes, no other callback follows except
+ *   `closed`, which runs as soon as the current callback returns.
+ * `closed` runs exactly once per started stream, last, on the loop thread:
+ * the place to free what userdata points to.
+ */
+
+typedef struct ssekit_loop ssekit_loop;
+typedef struct ssekit_stream ssekit_stream;
+/* A response's status and headers; valid only during the open callback. */
+typedef struct ssekit_response ssekit_response;
+/* A list of request headers that a hook adds to; valid during the hook. */
+typedef struct ssekit_headers ssekit_headers;
+
+typedef enum ssekit_state {
+  SSEKIT_STATE_CONNECTING = 0, /* as EventSource.CONNECTING */
+  SSEKIT_STATE_OPEN = 1,
+  SSEKIT_STATE_CLOSED = 2
+} ssekit_state;
+
+/* What a clean end of the response body means. */
+typedef enum ssekit_on_end {
+  /* Reconnect, as EventSource does (the default). */
+  SSEKIT_END_RECONNECT = 0,
+  /* Finish: the stream closes with SSEKIT_OK. For one-shot responses, such
+   * as an LLM answer streamed to a POST, which must not be sent again. */
+  SSEKIT_END_FINISH = 1
+} ssekit_on_end;
+
+/* Per-stream counters, read with ssekit_stream_metric(). */
+typedef enum ssekit_metric {
+  SSEKIT_METRIC_BYTES = 0,        /* body bytes received, all connections */
+  SSEKIT_METRIC_EVENTS = 1,       /* events delivered */
+  SSEKIT_METRIC_RECONNECTS = 2,   /* connections attempted after the first */
+  SSEKIT_METRIC_LAST_STATUS = 3,  /* HTTP status of the last response, or 0 */
+  SSEKIT_METRIC_IDLE_MS = 4,      /* milliseconds since the last byte */
+  SSEKIT_METRIC_CONNECTIONS = 5,  /* connections that reached OPEN */
+  SSEKIT_METRIC_DEDUPED = 6       /* replayed events skipped (see dedupe) */
+} ssekit_metric;
+
+/* Callbacks. Each gets the stream's userdata last. */
+
+/* The stream opened: status 200 and a text/event-stream body. */
+typedef void (*ssekit_open_cb)(const ssekit_response *response, void *userdata);
+/* An error. code is an ssekit_error; http_status the response status or 0;
+ * message a NUL-terminated description; will_retry says whether the stream
+ * reconnects, after retry_ms milliseconds. Without a retry the stream is
+ * closing and `closed` follows. */
+typedef void (*ssekit_error_cb)(int code, int http_status, const char *message,
+                                int will_retry, uint64_t retry_ms,
+                                void *userdata);
+/* The ready state changed (an ssekit_state). */
+typedef void (*ssekit_state_cb)(int state, void *userdata);
+/* The stream is closed for good: code is SSEKIT_OK for a finished one-shot
+ * stream or a sentinel, SSEKIT_E_CLOSED after ssekit_stream_close, or the
+ * error that ended it. The last callback of the stream. */
+typedef void (*ssekit_closed_cb)(int code, void *userdata);
+/* Called on the loop thread before every connection attempt, to add fresh
+ * headers (an expiring token). Return non-zero to fail the stream with
+ * SSEKIT_E_HOOK. */
+typedef int (*ssekit_headers_cb)(ssekit_headers *headers, void *userdata);
+/* Called when the server answers 401 or 403. Add fresh headers and return
+ * non-zero to reconnect at once with them (once per failure in a row: a
+ * second 401/403 right after fails the stream); return 0 to fail now. */
+typedef int (*ssekit_auth_cb)(int http_status, ssekit_headers *headers,
+                              void *userdata);
+
+/* ssekit_event_cb, ssekit_comment_cb and ssekit_retry_cb (see the parser)
+ * serve streams too: for a stream, a non-zero return closes it, as
+ * ssekit_stream_close() from the callback would. */
+
+/* Loops. */
+
+/* A new loop with its own I/O thread. NULL if the thread or memory could not
+ * be had. */
+SSEKIT_EXTERN ssekit_loop *ssekit_loop_new(void);
+/* Closes every stream still on the loop (as ssekit_stream_close), stops its
+ * thread and frees it. Must not be called from the loop's own thread (a
+ * callback). NULL is allowed. */
+SSEKIT_EXTERN void ssekit_loop_free(ssekit_loop *loop);
+
+/* Streams. */
+
+/* A new stream for url (http or https), not started, with the defaults
+ * below. The URL is copied. NULL if url is NULL or memory is exhausted. */
+SSEKIT_EXTERN ssekit_stream *ssekit_stream_new(const char *url);
+/* Closes the stream if it runs (as ssekit_stream_close), then frees the
+ * handle. From inside the stream's own callback the memory is released
+ * after `closed` has run. NULL is allowed. */
+SSEKIT_EXTERN void ssekit_stream_free(ssekit_stream *stream);
+
+/* Setters: SSEKIT_OK, SSEKIT_E_INVALID for a NULL handle or bad value,
+ * SSEKIT_E_STATE after start. Strings are copied. */
+
+/* Runs the stream on loop instead of the default loop. The loop must
+ * outlive the stream. */
+SSEKIT_EXTERN int ssekit_stream_set_loop(ssekit_stream *s, ssekit_loop *loop);
+SSEKIT_EXTERN int ssekit_stream_set_userdata(ssekit_stream *s, void *userdata);
+
+/* Request. The method defaults to GET; a body (sent again on every
+ * reconnect) makes sense with POST. Headers are added to Accept:
+ * text/event-stream and Cache-Control: no-cache (an added header of the
+ * same name replaces those). */
+SSEKIT_EXTERN int ssekit_stream_set_method(ssekit_stream *s, const char *method);
+SSEKIT_EXTERN int ssekit_stream_set_body(ssekit_stream *s, const void *body,
+                                         size_t len);
+SSEKIT_EXTERN int ssekit_stream_add_header(ssekit_stream *s, const char *name,
+                                           const char *value);
+/* The last event ID to start from, sent as Last-Event-ID (raw bytes). */
+SSEKIT_EXTERN int ssekit_stream_set_last_event_id(ssekit_stream *s,
+                                                  const char *id, size_t len);
+/* Also (or only, for servers that read no header) send the last event ID as
+ * the query parameter `name`, percent-encoded, replacing one of that name. */
+SSEKIT_EXTERN int ssekit_stream_set_last_event_id_param(ssekit_stream *s,
+                                                        const char *name);
+
+/* Reconnection policy, in milliseconds. The delay before reconnect n
+ * (n = 1, 2, ...) is min(max_delay, base * 2^(n-1)), where base is the
+ * initial delay or the server's latest `retry`, then a random jitter takes
+ * off up to half of it. The count restarts once a connection has stayed
+ * open for reset_after. max_attempts (0: unlimited) counts reconnects in a
+ * row; max_retry_time (0: unlimited) bounds the time since the first
+ * failure in a row. Defaults: 3000, 30000, 60000, 0, 0. */
+SSEKIT_EXTERN int ssekit_stream_set_initial_delay(ssekit_stream *s, uint64_t ms);
+SSEKIT_EXTERN int ssekit_stream_set_max_delay(ssekit_stream *s, uint64_t ms);
+SSEKIT_EXTERN int ssekit_stream_set_reset_after(ssekit_stream *s, uint64_t ms);
+SSEKIT_EXTERN int ssekit_stream_set_max_attempts(ssekit_stream *s,
+                                                 uint32_t attempts);
+SSEKIT_EXTERN int ssekit_stream_set_max_retry_time(ssekit_stream *s,
+                                                   uint64_t ms);
+/* Statuses. By default 5xx, 408 and 429 reconnect (after Retry-After, in
+ * seconds or as an HTTP date, if the server sent one and it is longer than
+ * the backoff); 204 and every other status fail the stream. Strict mode
+ * behaves as a browser: every status but 200 fails. */
+SSEKIT_EXTERN int ssekit_stream_set_strict(ssekit_stream *s, int strict);
+/* Timeouts in milliseconds, 0 for none. Connect: default 30000. Read (no
+ * byte, comments included, for that long drops the connection and
+ * reconnects): default 0, set it when the server sends keep-alives. */
+SSEKIT_EXTERN int ssekit_stream_set_connect_timeout(ssekit_stream *s,
+                                                    uint64_t ms);
+SSEKIT_EXTERN int ssekit_stream_set_read_timeout(ssekit_stream *s, uint64_t ms);
+/* One-shot streams: what a clean end of the body means (ssekit_on_end), and
+ * an optional sentinel: an event whose data equals it (e.g. "[DONE]") is
+ * not delivered and finishes the stream. */
+SSEKIT_EXTERN int ssekit_stream_set_on_end(ssekit_stream *s, int on_end);
+SSEKIT_EXTERN int ssekit_stream_set_done_sentinel(ssekit_stream *s,
+                                                  const char *data);
+/* Opt-in replay protection: after a reconnect, events are skipped until one
+ * arrives whose id differs from every id delivered on earlier connections
+ * since the last event ID was sent (a resumed server replaying what was
+ * delivered); events without an id are always delivered. Remembers up to
+ * 4096 ids. */
+SSEKIT_EXTERN int ssekit_stream_set_dedupe(ssekit_stream *s, int on);
+/* Parser limits (see ssekit_parser_set_max_line/event). Exceeding one drops
+ * the connection and reconnects with an error callback. */
+SSEKIT_EXTERN int ssekit_stream_set_max_line(ssekit_stream *s, size_t max);
+SSEKIT_EXTERN int ssekit_stream_set_max_event(ssekit_stream *s, size_t max);
+
+/* Transport. TLS peers are verified unless insecure is set. Redirects are
+ * followed up to max_redirects (default 10; 0 refuses them); Authorization
+ * and Cookie headers are never sent to another host; after a permanent
+ * redirect (301, 308) later reconnects go to the new URL. Proxies come from
+ * the usual environment variables unless set here ("" disables them).
+ * HTTP/2 is used where the server offers it, and streams of one loop to the
+ * same host then share a connection. Compressed responses are decoded. */
+SSEKIT_EXTERN int ssekit_stream_set_insecure(ssekit_stream *s, int insecure);
+SSEKIT_EXTERN int ssekit_stream_set_ca_file(ssekit_stream *s, const char *path);
+SSEKIT_EXTERN int ssekit_stream_set_ca_path(ssekit_stream *s, const char *dir);
+SSEKIT_EXTERN int ssekit_stream_set_client_cert(ssekit_stream *s,
+                                                const char *cert_path,
+                                                const char *key_path);
+SSEKIT_EXTERN int ssekit_stream_set_proxy(ssekit_stream *s, const char *proxy);
+/* Reads cookies from (and keeps those the server sets in) a Netscape or
+ * header-format cookie file; "" starts an empty cookie jar. */
+SSEKIT_EXTERN int ssekit_stream_set_cookie_file(ssekit_stream *s,
+                                                const char *path);
+SSEKIT_EXTERN int ssekit_stream_set_max_redirects(ssekit_stream *s,
+                                                  uint32_t max);
+
+/* Callbacks (NULL removes one). */
+SSEKIT_EXTERN int ssekit_stream_on_open(ssekit_stream *s, ssekit_open_cb cb);
+/* Every event, whatever its type (after the listeners for its type). */
+SSEKIT_EXTERN int ssekit_stream_on_event(ssekit_stream *s, ssekit_event_cb cb);
+/* Events of one type only; adding a listener for a type that has one
+ * replaces it. */
+SSEKIT_EXTERN int ssekit_stream_add_listener(ssekit_stream *s, const char *type,
+                                             ssekit_event_cb cb);
+SSEKIT_EXTERN int ssekit_stream_on_comment(ssekit_stream *s,
+                                           ssekit_comment_cb cb);
+SSEKIT_EXTERN int ssekit_stream_on_retry(ssekit_stream *s, ssekit_retry_cb cb);
+SSEKIT_EXTERN int ssekit_stream_on_error(ssekit_stream *s, ssekit_error_cb cb);
+SSEKIT_EXTERN int ssekit_stream_on_state(ssekit_stream *s, ssekit_state_cb cb);
+SSEKIT_EXTERN int ssekit_stream_on_closed(ssekit_stream *s, ssekit_closed_cb cb);
+SSEKIT_EXTERN int ssekit_stream_on_headers(ssekit_stream *s,
+                                           ssekit_headers_cb cb);
+SSEKIT_EXTERN int ssekit_stream_on_auth(ssekit_stream *s, ssekit_auth_cb cb);
+
+/* Control. Any thread. */
+
+/* Starts connecting. SSEKIT_E_STATE if already started. */
+SSEKIT_EXTERN int ssekit_stream_start(ssekit_stream *s);
+/* Stops the stream for good (see the guarantee above). Closing a closed or
+ * never started stream is SSEKIT_OK. */
+SSEKIT_EXTERN int ssekit_stream_close(ssekit_stream *s);
+/* Drops the connection and reconnects at once, keeping the last event ID,
+ * without an error callback. SSEKIT_E_STATE if the stream is closed or not
+ * started. */
+SSEKIT_EXTERN int ssekit_stream_restart(ssekit_stream *s);
+/* Stops reading from the network after the read being parsed, until resume.
+ * The read timeout does not run while paused. */
+SSEKIT_EXTERN int ssekit_stream_pause(ssekit_stream *s);
+SSEKIT_EXTERN int ssekit_stream_resume(ssekit_stream *s);
+
+/* Getters. Any thread. */
+
+/* An ssekit_state (SSEKIT_STATE_CLOSED for NULL or never started). */
+SSEKIT_EXTERN int ssekit_stream_state(const ssekit_stream *s);
+/* A counter (ssekit_metric); 0 for NULL or an unknown metric. */
+SSEKIT_EXTERN uint64_t ssekit_stream_metric(const ssekit_stream *s, int metric);
+/* Copies the stream's last event ID into buf (cap bytes, not terminated) and
+ * stores its length in *len. SSEKIT_E_BUFFER_TOO_SMALL if it does not fit. */
+SSEKIT_EXTERN int ssekit_stream_last_event_id(const ssekit_stream *s, char *buf,
+                                              size_t cap, size_t *len);
+/* The URL reconnects go to (changed by a permanent redirect), copied as
+ * ssekit_stream_last_event_id copies. */
+SSEKIT_EXTERN int ssekit_stream_url(const ssekit_stream *s, char *buf,
+                                    size_t cap, size_t *len);
+
+/* Response (open callback only). */
+SSEKIT_EXTERN int ssekit_response_status(const ssekit_response *r);
+/* The value of the first header called name (case-insensitive), or NULL. */
+SSEKIT_EXTERN const char *ssekit_response_header(const ssekit_response *r,
+                                                 const char *name);
+SSEKIT_EXTERN size_t ssekit_response_header_count(const ssekit_response *r);
+/* Header i (0-based, in arrival order): name and value, NUL-terminated.
+ * SSEKIT_E_INVALID when i is out of range. */
+SSEKIT_EXTERN int ssekit_response_header_at(const ssekit_response *r, size_t i,
+                                            const char **name,
+                                            const char **value);
+
+/* Headers (hooks only): adds or, for a name already added, replaces. */
+SSEKIT_EXTERN int ssekit_headers_set(ssekit_headers *h, const char *name,
+                                     const char *value);
 
 #ifdef __cplusplus
 }

@@ -52,6 +52,18 @@ SSEKIT_EXTERN const char *ssekit_strerror(int code) {
     case SSEKIT_E_STATE: return "not allowed in the current state";
     case SSEKIT_E_BUFFER_TOO_SMALL: return "output buffer too small";
     case SSEKIT_E_INTERNAL: return "internal error";
+    case SSEKIT_E_HTTP_STATUS: return "unexpected HTTP status";
+    case SSEKIT_E_CONTENT_TYPE: return "Content-Type is not text/event-stream";
+    case SSEKIT_E_NETWORK: return "network error";
+    case SSEKIT_E_CONNECT_TIMEOUT: return "connect timed out";
+    case SSEKIT_E_READ_TIMEOUT: return "read timed out";
+    case SSEKIT_E_TLS: return "TLS error";
+    case SSEKIT_E_TOO_MANY_REDIRECTS: return "too many redirects";
+    case SSEKIT_E_STREAM_ENDED: return "the server ended the stream";
+    case SSEKIT_E_RETRIES_EXHAUSTED: return "retries exhausted";
+    case SSEKIT_E_CLOSED: return "stream closed";
+    case SSEKIT_E_HOOK: return "refused by a hook";
+    case SSEKIT_E_REQUEST: return "invalid request";
     default: return "unknown error code";
   }
 }

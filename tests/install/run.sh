@@ -25,9 +25,13 @@ test -f "$libdir/libssekit.a"
   $(pkg-config --cflags --libs ssekit) -Wl,-rpath,"$libdir"
 "$work/pc_shared"
 
+# ssekit linked statically against the system's shared libcurl, as users of
+# a distribution's libcurl do (pkg-config --static would also want libcurl's
+# own static dependencies).
 # shellcheck disable=SC2046
 "$cc" -std=c11 -Wall -Wextra -Werror -o "$work/pc_static" "$here/consumer.c" \
-  $(pkg-config --cflags ssekit) "$libdir/libssekit.a" $(pkg-config --libs-only-l --static ssekit | sed 's/-lssekit//')
+  $(pkg-config --cflags ssekit) "$libdir/libssekit.a" $(pkg-config --libs libcurl) \
+  -lstdc++ -lm -pthread
 "$work/pc_static"
 if ldd "$work/pc_static" | grep -q libssekit; then
   echo "static consumer depends on libssekit.so" >&2

@@ -1,0 +1,74 @@
+// The I/O loop: one thread that owns a libcurl multi handle and drives every
+// stream attached to it. The only place that calls curl's multi API. Other
+// threads never touch a curl handle: they post a command and wake the loop.
+#ifndef SSEKIT_CORE_LOOP_H
+#define SSEKIT_CORE_LOOP_H
+
+#include <curl/curl.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace ssekit {
+
+class Stream;
+
+class Loop {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using TimerKey = std::pair<Clock::time_point, uint64_t>;
+
+  // Starts the loop thread. Throws std::runtime_error if curl or the thread
+  // cannot be set up.
+  Loop();
+  // Stops every stream still attached (their `closed` callbacks run), then
+  // the thread. Must not run on the loop thread.
+  ~Loop();
+  Loop(const Loop &) = delete;
+  Loop &operator=(const Loop &) = delete;
+
+  // The process-wide loop, created on first use and never destroyed, so
+  // streams may still run while static destructors do.
+  static Loop &shared();
+
+  // Any thread. Runs fn on the loop thread, in posting order, outside any
+  // curl callback.
+  void post(std::function<void()> fn);
+  bool on_loop_thread() const { return std::this_thread::get_id() == thread_id_; }
+
+  // Loop thread only.
+  CURLM *multi() const { return multi_; }
+  TimerKey add_timer(uint64_t delay_ms, std::function<void()> fn);
+  void cancel_timer(TimerKey *key);
+  void attach(std::shared_ptr<Stream> stream);
+  void detach(Stream *stream);
+
+ private:
+  void run();
+  void run_timers();
+  long wait_ms();
+
+  CURLM *multi_ = nullptr;
+  std::thread thread_;
+  std::thread::id thread_id_;
+
+  std::mutex mu_;
+  std::vector<std::function<void()>> queue_;  // guarded by mu_
+  bool stop_ = false;                         // guarded by mu_
+
+  std::map<TimerKey, std::function<void()>> timers_;
+  uint64_t timer_seq_ = 0;
+  std::unordered_map<Stream *, std::shared_ptr<Stream>> streams_;
+};
+
+}  // namespace ssekit
+
+#endif  // SSEKIT_CORE_LOOP_H

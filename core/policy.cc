@@ -1,0 +1,78 @@
+#include "policy.h"
+
+namespace ssekit {
+namespace {
+
+// Failures that retrying cannot fix: the request or the server's answer is
+// wrong, not the network.
+bool permanent(int code) {
+  switch (code) {
+    case SSEKIT_E_CONTENT_TYPE:
+    case SSEKIT_E_TOO_MANY_REDIRECTS:
+    case SSEKIT_E_REQUEST:
+    case SSEKIT_E_HOOK:
+    case SSEKIT_E_INVALID:
+    case SSEKIT_E_NOMEM:
+    case SSEKIT_E_INTERNAL:
+      return true;
+    default:
+      return false;
+  }
+}
+
+uint64_t saturating_add(uint64_t a, uint64_t b) {
+  return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+}  // namespace
+
+bool retryable_status(int status) {
+  return status >= 500 || status == 408 || status == 429;
+}
+
+Decision decide(const RetryPolicy &policy, RetryState &state, const Outcome &outcome,
+                uint64_t now_ms, uint64_t base_ms, double jitter) {
+  Decision d;
+  d.code = outcome.code;
+
+  if (outcome.code == SSEKIT_E_STREAM_ENDED && policy.on_end == SSEKIT_END_FINISH) {
+    d.action = Decision::kFinish;
+    d.code = SSEKIT_OK;
+    return d;
+  }
+  if (outcome.fatal || permanent(outcome.code)) return d;
+  if (outcome.code == SSEKIT_E_HTTP_STATUS &&
+      (policy.strict || !retryable_status(outcome.http_status)))
+    return d;
+
+  // A connection that stayed healthy long enough ends the run of failures.
+  if (outcome.open_ms != 0 && outcome.open_ms >= policy.reset_after_ms) state = RetryState{};
+  ++state.attempts;
+  if (!state.first_failure_ms) state.first_failure_ms = now_ms;
+
+  if (policy.max_attempts != 0 && state.attempts > policy.max_attempts) {
+    d.code = SSEKIT_E_RETRIES_EXHAUSTED;
+    return d;
+  }
+
+  uint64_t delay = base_ms;
+  for (uint32_t i = 1; i < state.attempts && delay < policy.max_delay_ms; ++i)
+    delay = delay > UINT64_MAX / 2 ? UINT64_MAX : delay * 2;
+  if (delay > policy.max_delay_ms) delay = policy.max_delay_ms;
+  if (jitter > 0 && jitter < 1)
+    delay -= static_cast<uint64_t>(static_cast<double>(delay / 2) * jitter);
+  // The server knows best when it will be back.
+  if (outcome.retry_after_ms && *outcome.retry_after_ms > delay)
+    delay = *outcome.retry_after_ms;
+
+  if (policy.max_retry_time_ms != 0 &&
+      saturating_add(now_ms, delay) - *state.first_failure_ms > policy.max_retry_time_ms) {
+    d.code = SSEKIT_E_RETRIES_EXHAUSTED;
+    return d;
+  }
+  d.action = Decision::kRetry;
+  d.delay_ms = delay;
+  return d;
+}
+
+}  // namespace ssekit

@@ -1,0 +1,163 @@
+// One EventSource: connects, parses, reconnects. All its state lives on its
+// loop's thread; the public methods marked "any thread" are the only ones
+// other threads call, and they either read atomics or post to the loop.
+#ifndef SSEKIT_CORE_STREAM_H
+#define SSEKIT_CORE_STREAM_H
+
+#include <curl/curl.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "loop.h"
+#include "options.h"
+#include "parser.h"
+#include "policy.h"
+#include "ssekit.h"
+
+struct ssekit_response {
+  int status;
+  const ssekit::HeaderList *headers;
+};
+
+struct ssekit_headers {
+  ssekit::HeaderList items;
+};
+
+namespace ssekit {
+
+struct StreamCallbacks {
+  ssekit_open_cb open = nullptr;
+  ssekit_event_cb event = nullptr;
+  ssekit_comment_cb comment = nullptr;
+  ssekit_retry_cb retry = nullptr;
+  ssekit_error_cb error = nullptr;
+  ssekit_state_cb state = nullptr;
+  ssekit_closed_cb closed = nullptr;
+  ssekit_headers_cb headers = nullptr;
+  ssekit_auth_cb auth = nullptr;
+  std::vector<std::pair<std::string, ssekit_event_cb>> listeners;
+  void *userdata = nullptr;
+};
+
+// Sets or replaces (by case-insensitive name) a header in a list.
+void set_header(HeaderList &list, std::string_view name, std::string_view value);
+
+class Stream : public std::enable_shared_from_this<Stream> {
+ public:
+  Stream(Loop &loop, StreamOptions options, StreamCallbacks callbacks);
+  ~Stream();
+  Stream(const Stream &) = delete;
+  Stream &operator=(const Stream &) = delete;
+
+  // Any thread.
+  void start();
+  void close();
+  int restart();
+  int pause();
+  int resume();
+  int state() const { return state_.load(std::memory_order_acquire); }
+  uint64_t metric(int which) const;
+  std::string last_event_id() const;
+  std::string url() const;
+
+  // Loop thread.
+  void stop(int code);
+  void on_transfer_done(CURL *easy, CURLcode result);
+
+ private:
+  struct Failure {
+    int code = SSEKIT_OK;
+    int http_status = 0;
+    std::optional<uint64_t> retry_after_ms;
+    std::string message;
+    bool fatal = false;
+  };
+
+  void connect();
+  bool setup_request();
+  void detach_transfer();
+  void end_attempt(Failure failure);
+  void set_state(int s);
+  void open_response(long code);
+  void remember_id();
+  uint64_t now_ms() const;
+  void arm_read_timer(uint64_t delay_ms);
+  void on_read_timer();
+  bool closing() const { return closing_.load(std::memory_order_acquire); }
+  bool deliver_event(const ssekit_event *event);
+
+  size_t on_header(const char *p, size_t n);
+  bool on_headers_end();
+  size_t on_body(char *p, size_t n);
+
+  static size_t header_cb(char *p, size_t size, size_t n, void *self);
+  static size_t write_cb(char *p, size_t size, size_t n, void *self);
+  static int parser_event(const ssekit_event *event, void *self);
+  static int parser_comment(const char *text, size_t len, void *self);
+  static int parser_retry(uint64_t ms, void *self);
+
+  Loop &loop_;
+  StreamOptions opts_;
+  StreamCallbacks cb_;
+
+  // Written on the loop thread, read anywhere.
+  std::atomic<int> state_{SSEKIT_STATE_CONNECTING};
+  std::atomic<bool> closing_{false};
+  std::atomic<uint64_t> bytes_{0}, events_{0}, attempts_{0}, last_status_{0},
+      connections_{0}, deduped_{0};
+  std::atomic<int64_t> last_byte_ns_{0};
+  mutable std::mutex shared_mu_;
+  std::string shared_last_id_;  // guarded by shared_mu_
+  std::string shared_url_;      // guarded by shared_mu_
+
+  // close() from another thread waits for stop() to have run.
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
+  bool done_ = false;  // guarded by done_mu_
+
+  // Loop thread only.
+  bool stopped_ = false;
+  CURL *easy_ = nullptr;
+  bool attached_ = false;
+  curl_slist *request_headers_ = nullptr;
+  char errbuf_[CURL_ERROR_SIZE] = {};
+  std::string url_;
+  Parser parser_;
+  std::optional<uint64_t> server_retry_ms_;
+  RetryState retry_state_;
+  std::mt19937_64 rng_;
+  HeaderList auth_headers_;
+  bool auth_retried_ = false;
+  bool paused_ = false;
+  bool finished_ = false;
+
+  // The response of the current attempt.
+  HeaderList response_headers_;
+  long status_ = 0;
+  bool opened_ = false;
+  uint64_t opened_at_ms_ = 0;
+  bool permanent_redirect_ = true;
+  bool redirected_ = false;
+  Failure failure_;
+
+  Loop::TimerKey read_timer_{};
+  Loop::TimerKey retry_timer_{};
+
+  std::unordered_set<std::string> seen_ids_;
+  std::deque<std::string> seen_order_;
+};
+
+}  // namespace ssekit
+
+#endif  // SSEKIT_CORE_STREAM_H

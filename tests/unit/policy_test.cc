@@ -1,0 +1,157 @@
+// The reconnection policy, driven with a fake clock: no sockets, no sleeps.
+#include <gtest/gtest.h>
+
+#include "policy.h"
+
+namespace ssekit {
+namespace {
+
+Outcome ended(uint64_t open_ms = 10) {
+  Outcome o;
+  o.code = SSEKIT_E_STREAM_ENDED;
+  o.open_ms = open_ms;
+  return o;
+}
+
+Outcome status(int code, std::optional<uint64_t> retry_after = std::nullopt) {
+  Outcome o;
+  o.code = SSEKIT_E_HTTP_STATUS;
+  o.http_status = code;
+  o.retry_after_ms = retry_after;
+  return o;
+}
+
+TEST(Policy, BackoffDoublesFromTheBaseAndIsCapped) {
+  RetryPolicy p;  // 3 s initial, 30 s cap
+  RetryState st;
+  const uint64_t expected[] = {3000, 6000, 12000, 24000, 30000, 30000};
+  for (uint64_t want : expected) {
+    const Decision d = decide(p, st, ended(), 0, p.initial_delay_ms, 0.0);
+    ASSERT_EQ(d.action, Decision::kRetry);
+    EXPECT_EQ(d.delay_ms, want);
+  }
+}
+
+TEST(Policy, JitterTakesOffAtMostHalf) {
+  RetryPolicy p;
+  RetryState st;
+  EXPECT_EQ(decide(p, st, ended(), 0, 1000, 0.999999).delay_ms, 501u);
+  RetryState st2;
+  EXPECT_EQ(decide(p, st2, ended(), 0, 1000, 0.5).delay_ms, 750u);
+}
+
+TEST(Policy, ServerRetryIsTheBase) {
+  RetryPolicy p;
+  RetryState st;
+  EXPECT_EQ(decide(p, st, ended(), 0, 250, 0.0).delay_ms, 250u);
+  EXPECT_EQ(decide(p, st, ended(), 0, 250, 0.0).delay_ms, 500u);
+}
+
+TEST(Policy, AHealthyConnectionResetsTheBackoff) {
+  RetryPolicy p;
+  RetryState st;
+  decide(p, st, ended(), 0, 1000, 0.0);
+  decide(p, st, ended(), 0, 1000, 0.0);
+  EXPECT_EQ(decide(p, st, ended(59999), 0, 1000, 0.0).delay_ms, 4000u);
+  EXPECT_EQ(decide(p, st, ended(60000), 0, 1000, 0.0).delay_ms, 1000u);
+  EXPECT_EQ(st.attempts, 1u);
+}
+
+TEST(Policy, MaxAttemptsEndsWithRetriesExhausted) {
+  RetryPolicy p;
+  p.max_attempts = 2;
+  RetryState st;
+  EXPECT_EQ(decide(p, st, ended(), 0, 10, 0.0).action, Decision::kRetry);
+  EXPECT_EQ(decide(p, st, ended(), 0, 10, 0.0).action, Decision::kRetry);
+  const Decision d = decide(p, st, ended(), 0, 10, 0.0);
+  EXPECT_EQ(d.action, Decision::kFail);
+  EXPECT_EQ(d.code, SSEKIT_E_RETRIES_EXHAUSTED);
+}
+
+TEST(Policy, MaxRetryTimeCountsFromTheFirstFailureInARow) {
+  RetryPolicy p;
+  p.max_retry_time_ms = 5000;
+  RetryState st;
+  EXPECT_EQ(decide(p, st, ended(), 1000, 1000, 0.0).action, Decision::kRetry);  // retry at 2000
+  EXPECT_EQ(decide(p, st, ended(), 2000, 1000, 0.0).action, Decision::kRetry);  // at 4000
+  const Decision d = decide(p, st, ended(), 4000, 1000, 0.0);                  // would be 8000
+  EXPECT_EQ(d.action, Decision::kFail);
+  EXPECT_EQ(d.code, SSEKIT_E_RETRIES_EXHAUSTED);
+}
+
+TEST(Policy, StatusesFollowTheDocumentedTable) {
+  RetryPolicy p;
+  for (int code : {500, 502, 503, 504, 408, 429}) {
+    RetryState st;
+    EXPECT_EQ(decide(p, st, status(code), 0, 10, 0.0).action, Decision::kRetry) << code;
+  }
+  for (int code : {204, 201, 301, 400, 401, 403, 404, 410}) {
+    RetryState st;
+    const Decision d = decide(p, st, status(code), 0, 10, 0.0);
+    EXPECT_EQ(d.action, Decision::kFail) << code;
+    EXPECT_EQ(d.code, SSEKIT_E_HTTP_STATUS);
+  }
+}
+
+TEST(Policy, StrictModeFailsEveryStatus) {
+  RetryPolicy p;
+  p.strict = true;
+  RetryState st;
+  EXPECT_EQ(decide(p, st, status(503), 0, 10, 0.0).action, Decision::kFail);
+  // Network errors still reconnect, as in a browser.
+  Outcome o;
+  o.code = SSEKIT_E_NETWORK;
+  EXPECT_EQ(decide(p, st, o, 0, 10, 0.0).action, Decision::kRetry);
+}
+
+TEST(Policy, RetryAfterWinsWhenLongerThanTheBackoff) {
+  RetryPolicy p;
+  RetryState st;
+  EXPECT_EQ(decide(p, st, status(503, 7000), 0, 100, 0.0).delay_ms, 7000u);
+  RetryState st2;
+  EXPECT_EQ(decide(p, st2, status(503, 10), 0, 100, 0.0).delay_ms, 100u);
+}
+
+TEST(Policy, CleanEndFinishesOneShotStreams) {
+  RetryPolicy p;
+  p.on_end = SSEKIT_END_FINISH;
+  RetryState st;
+  const Decision d = decide(p, st, ended(), 0, 10, 0.0);
+  EXPECT_EQ(d.action, Decision::kFinish);
+  EXPECT_EQ(d.code, SSEKIT_OK);
+  Outcome net;
+  net.code = SSEKIT_E_NETWORK;
+  EXPECT_EQ(decide(p, st, net, 0, 10, 0.0).action, Decision::kRetry);
+}
+
+TEST(Policy, PermanentFailuresNeverRetry) {
+  RetryPolicy p;
+  for (int code : {SSEKIT_E_CONTENT_TYPE, SSEKIT_E_TOO_MANY_REDIRECTS, SSEKIT_E_REQUEST,
+                   SSEKIT_E_HOOK}) {
+    RetryState st;
+    Outcome o;
+    o.code = code;
+    EXPECT_EQ(decide(p, st, o, 0, 10, 0.0).action, Decision::kFail) << code;
+  }
+  RetryState st;
+  Outcome tls;
+  tls.code = SSEKIT_E_TLS;
+  tls.fatal = true;
+  EXPECT_EQ(decide(p, st, tls, 0, 10, 0.0).action, Decision::kFail);
+}
+
+TEST(Policy, HugeDelaysSaturateInsteadOfOverflowing) {
+  RetryPolicy p;
+  p.max_delay_ms = UINT64_MAX;
+  RetryState st;
+  uint64_t last = 0;
+  for (int i = 0; i < 80; ++i) {
+    const Decision d = decide(p, st, ended(), 0, UINT64_MAX / 4, 0.0);
+    ASSERT_EQ(d.action, Decision::kRetry);
+    ASSERT_GE(d.delay_ms, last);
+    last = d.delay_ms;
+  }
+}
+
+}  // namespace
+}  // namespace ssekit
