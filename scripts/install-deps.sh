@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs everything ssekit builds and tests with, from Debian's archive and
-# the npm registry only. Safe to run again: apt and npm skip what is present.
+# Installs everything ssekit builds and tests with, from Debian's archive, PyPI
+# and the npm registry only. Safe to run again: apt, pip and npm skip what is
+# present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,8 +9,8 @@ apt_pkgs=(
   build-essential cmake ninja-build pkg-config
   clang-14 libclang-rt-14-dev llvm-14
   libgtest-dev libbenchmark-dev nlohmann-json3-dev
-  libcurl4-openssl-dev openssl
-  python3
+  libcurl4-openssl-dev openssl nghttp2-proxy
+  python3 python3-venv
 )
 # A machine may already carry a Node.js build that bundles npm (and conflicts
 # with Debian's npm package); only fall back to Debian's when there is none.
@@ -27,7 +28,30 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# npm ci reinstalls from scratch: only when the lock file changed since.
+npm_ci() {
+  [ -f "$1/package-lock.json" ] || return 0
+  if [ ! -d "$1/node_modules" ] || [ "$1/package-lock.json" -nt "$1/node_modules" ]; then
+    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error && touch node_modules)
+  fi
+}
+
 # JavaScript peers for the benchmarks, pinned in bench/package-lock.json.
-if [ -f bench/package.json ]; then
-  (cd bench && npm ci --no-audit --no-fund --loglevel=error)
+npm_ci bench
+
+# Interoperability test servers: sse-starlette in a virtualenv at .venv/ and
+# better-sse, pinned in tests/interop/requirements.txt and package-lock.json.
+if [ -f tests/interop/requirements.txt ]; then
+  req=tests/interop/requirements.txt
+  stamp=.venv/ssekit-requirements.txt
+  # A virtualenv whose base interpreter is gone cannot be repaired in place.
+  if [ -d .venv ] && ! .venv/bin/python -c '' >/dev/null 2>&1; then
+    rm -rf .venv
+  fi
+  if ! cmp -s "$req" "$stamp"; then
+    [ -x .venv/bin/python ] || python3 -m venv .venv
+    .venv/bin/python -m pip install -q --disable-pip-version-check --no-input -r "$req"
+    cp "$req" "$stamp"
+  fi
 fi
+npm_ci tests/interop
