@@ -1,39 +1,29 @@
 /* ssecat: print the events of a Server-Sent Events stream as text or JSON. */
 #define _POSIX_C_SOURCE 200809L
 
+#include "ssecat.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include "demo_server.h"
+#include "live.h"
+#include "output.h"
 #include "ssekit.h"
-
-enum exit_status {
-  SSECAT_OK = 0,
-  SSECAT_USAGE = 1,
-  SSECAT_IO = 2,
-  SSECAT_STREAM = 3,
-  SSECAT_INTERNAL = 4
-};
+#include "wake.h"
 
 #define SSECAT_CHUNK ((size_t)64 * 1024)
-
-enum action { ACTION_RUN, ACTION_HELP, ACTION_VERSION };
-
-struct options {
-  enum action action;
-  const char *input; /* --input PATH ("-" is stdin), or NULL */
-  const char *url;   /* the positional argument, or NULL */
-  bool json;
-  size_t max_line;
-  size_t max_event;
-  uint64_t max_events; /* 0: no limit */
-};
+/* So that the README's `ssecat --demo` ends by itself. */
+#define DEMO_DEFAULT_MAX_EVENTS 20
+#define MAX_INTERVAL_MS 3600000u
 
 enum option_id {
   OPT_HELP,
@@ -42,29 +32,64 @@ enum option_id {
   OPT_JSON,
   OPT_MAX_LINE,
   OPT_MAX_EVENT,
-  OPT_MAX_EVENTS
+  OPT_MAX_EVENTS,
+  OPT_HEADER,
+  OPT_METHOD,
+  OPT_DATA,
+  OPT_LAST_EVENT_ID,
+  OPT_EVENT,
+  OPT_TIMEOUT,
+  OPT_NO_RECONNECT,
+  OPT_INSECURE,
+  OPT_CACERT,
+  OPT_STATS,
+  OPT_VERBOSE,
+  OPT_DEMO,
+  OPT_SERVE_DEMO,
+  OPT_PORT,
+  OPT_DEMO_INTERVAL
 };
+
+/* Which modes an option belongs to; options of another mode are refused
+ * rather than silently ignored. */
+enum option_scope { SCOPE_ANY, SCOPE_LIVE, SCOPE_DEMO };
 
 struct option_spec {
   const char *long_name;
   char short_name; /* '\0' for none */
   bool takes_value;
   enum option_id id;
+  enum option_scope scope;
 };
 
 static const struct option_spec kOptions[] = {
-    {"help", 'h', false, OPT_HELP},
-    {"version", '\0', false, OPT_VERSION},
-    {"input", '\0', true, OPT_INPUT},
-    {"json", '\0', false, OPT_JSON},
-    {"max-line", '\0', true, OPT_MAX_LINE},
-    {"max-event", '\0', true, OPT_MAX_EVENT},
-    {"max-events", '\0', true, OPT_MAX_EVENTS},
+    {"help", 'h', false, OPT_HELP, SCOPE_ANY},
+    {"version", '\0', false, OPT_VERSION, SCOPE_ANY},
+    {"input", '\0', true, OPT_INPUT, SCOPE_ANY},
+    {"json", '\0', false, OPT_JSON, SCOPE_ANY},
+    {"max-line", '\0', true, OPT_MAX_LINE, SCOPE_ANY},
+    {"max-event", '\0', true, OPT_MAX_EVENT, SCOPE_ANY},
+    {"max-events", '\0', true, OPT_MAX_EVENTS, SCOPE_ANY},
+    {"header", 'H', true, OPT_HEADER, SCOPE_LIVE},
+    {"request", 'X', true, OPT_METHOD, SCOPE_LIVE},
+    {"data", 'd', true, OPT_DATA, SCOPE_LIVE},
+    {"last-event-id", '\0', true, OPT_LAST_EVENT_ID, SCOPE_LIVE},
+    {"event", '\0', true, OPT_EVENT, SCOPE_LIVE},
+    {"timeout", '\0', true, OPT_TIMEOUT, SCOPE_LIVE},
+    {"no-reconnect", '\0', false, OPT_NO_RECONNECT, SCOPE_LIVE},
+    {"insecure", 'k', false, OPT_INSECURE, SCOPE_LIVE},
+    {"cacert", '\0', true, OPT_CACERT, SCOPE_LIVE},
+    {"stats", '\0', false, OPT_STATS, SCOPE_LIVE},
+    {"verbose", 'v', false, OPT_VERBOSE, SCOPE_ANY},
+    {"demo", '\0', false, OPT_DEMO, SCOPE_ANY},
+    {"serve-demo", '\0', false, OPT_SERVE_DEMO, SCOPE_ANY},
+    {"port", '\0', true, OPT_PORT, SCOPE_DEMO},
+    {"demo-interval", '\0', true, OPT_DEMO_INTERVAL, SCOPE_DEMO},
 };
 
-/* Prints the one-line diagnostic every failure ends with. */
-static int fail(int status, const char *what, const char *detail) {
+int ssecat_fail(int status, const char *what, const char *detail) {
   fprintf(stderr, "ssecat: %s: %s\n", what, detail);
+  fflush(stderr);
   return status;
 }
 
@@ -76,24 +101,67 @@ static int usage_error(const char *what, const char *detail) {
 static void print_help(FILE *fp) {
   /* Several literals, because ISO C only promises 4095 characters in one. */
   fputs(
-      "Usage: ssecat [OPTIONS] --input PATH\n"
+      "Usage: ssecat [OPTIONS] URL\n"
+      "       ssecat [OPTIONS] --demo [--port N] [--demo-interval MS]\n"
+      "       ssecat [OPTIONS] --input PATH\n"
+      "       ssecat --serve-demo [--port N] [--demo-interval MS]\n"
       "\n"
       "Prints the events of a Server-Sent Events (text/event-stream) stream,\n"
-      "each one as soon as it is complete.\n"
+      "each one as soon as it is complete. A URL (http or https) is streamed\n"
+      "like a browser's EventSource does: after a dropped connection or the\n"
+      "end of the response, ssecat reconnects with the Last-Event-ID header.\n"
       "\n"
       "Input:\n"
-      "  --input PATH     read the stream from the file PATH, or from\n"
-      "                   standard input if PATH is '-'\n"
+      "  URL              stream from URL\n"
+      "  --input PATH     parse a captured stream from the file PATH, or\n"
+      "                   from standard input if PATH is '-'\n"
+      "  --demo           start a demo server inside ssecat and stream from\n"
+      "                   it (default --max-events 20; --max-events 0 runs\n"
+      "                   until interrupted)\n"
+      "  --serve-demo     only run the demo server, in the foreground, and\n"
+      "                   print its URL (stop it with Ctrl-C)\n"
+      "  --port N         the demo server's port on 127.0.0.1 (default 0: any\n"
+      "                   free port)\n"
+      "  --demo-interval MS  time between the demo server's events (default\n"
+      "                   200)\n"
+      "\n",
+      fp);
+  fputs(
+      "Request (URL and --demo):\n"
+      "  -H, --header 'NAME: VALUE'  add a request header (repeatable)\n"
+      "  -X, --request METHOD  the request method (default GET, or POST\n"
+      "                   with -d)\n"
+      "  -d, --data DATA  send DATA as the request body, again on every\n"
+      "                   reconnect; @FILE sends the file's contents, @- the\n"
+      "                   standard input. Give the body's type with -H\n"
+      "                   'Content-Type: ...'.\n"
+      "  --last-event-id ID  start from ID (sent as Last-Event-ID)\n"
+      "  --timeout SECONDS  reconnect when nothing, not even a comment,\n"
+      "                   arrives for SECONDS (decimals allowed; default: wait\n"
+      "                   forever)\n"
+      "  --no-reconnect   never reconnect: the end of the response finishes\n"
+      "                   ssecat (status 0), any error fails it (status 5)\n"
+      "  -k, --insecure   do not verify the server's TLS certificate\n"
+      "  --cacert FILE    trust the CA certificates in the PEM file FILE\n"
       "\n"
       "Output:\n"
       "  --json           print JSON Lines instead of text (see below)\n"
-      "  --max-events N   stop after N events (0, the default: no limit)\n"
+      "  --max-events N   stop after N printed events (0: no limit; the\n"
+      "                   default, except with --demo)\n"
+      "  --event TYPE     print only events of type TYPE (repeatable); retry\n"
+      "                   fields are then not printed either\n"
+      "  --stats          at the end, print the events, bytes, reconnects,\n"
+      "                   duration and event rate to standard error\n"
+      "  -v, --verbose    report connecting, the response status, errors and\n"
+      "                   reconnects on standard error\n"
       "\n",
       fp);
   fprintf(fp,
           "Limits, in bytes (0: no limit):\n"
           "  --max-line N     longest line accepted (default %zu)\n"
           "  --max-event N    largest event data accepted (default %zu)\n"
+          "  A live stream that exceeds a limit drops the connection and\n"
+          "  reconnects.\n"
           "\n",
           (size_t)SSEKIT_DEFAULT_MAX_LINE, (size_t)SSEKIT_DEFAULT_MAX_EVENT);
   fputs(
@@ -111,13 +179,20 @@ static void print_help(FILE *fp) {
       "  {\"event\": TYPE, \"data\": DATA, \"id\": LAST_EVENT_ID}  each event\n"
       "  {\"retry\": N}"
       "                                        each retry field\n"
-      "\n"
+      "\n",
+      fp);
+  fputs(
       "Exit status:\n"
-      "  0  success, also when the reader of the output goes away\n"
+      "  0  success: the stream finished, --max-events were printed, SIGINT\n"
+      "     or SIGTERM stopped ssecat, or the reader of the output went away\n"
       "  1  usage error\n"
       "  2  I/O error reading the input or writing the output\n"
       "  3  the stream was rejected: a line or an event exceeds its limit\n"
-      "  4  out of memory or internal error\n",
+      "     (live: only with --no-reconnect)\n"
+      "  4  out of memory or internal error\n"
+      "  5  the live stream failed for good: an HTTP status or content type\n"
+      "     that is not retried, TLS, retries exhausted, or any error with\n"
+      "     --no-reconnect\n",
       fp);
 }
 
@@ -142,8 +217,59 @@ static bool parse_size(const char *text, size_t *value) {
   return true;
 }
 
+/* "SECONDS[.FRACTION]" in milliseconds, rounded up so that a tiny positive
+ * timeout does not become "none". */
+static bool parse_seconds_ms(const char *text, uint64_t *ms) {
+  const char *dot = strchr(text, '.');
+  size_t int_len = dot != NULL ? (size_t)(dot - text) : strlen(text);
+  if (int_len > 9) return false;
+  uint64_t whole = 0, frac = 0;
+  bool rest = false, digits = int_len > 0;
+  for (size_t i = 0; i < int_len; ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+    whole = whole * 10 + (uint64_t)(text[i] - '0');
+  }
+  if (dot != NULL) {
+    int place = 0;
+    for (const char *p = dot + 1; *p != '\0'; ++p, ++place) {
+      if (*p < '0' || *p > '9') return false;
+      digits = true;
+      if (place < 3)
+        frac = frac * 10 + (uint64_t)(*p - '0');
+      else if (*p != '0')
+        rest = true;
+    }
+    for (; place < 3; ++place) frac *= 10;
+  }
+  if (!digits) return false;
+  *ms = whole * 1000 + frac + (rest ? 1 : 0);
+  return true;
+}
+
+static bool is_token(const char *text) {
+  if (*text == '\0') return false;
+  for (const char *p = text; *p != '\0'; ++p)
+    if (*p <= ' ' || *p >= 0x7f || strchr("()<>@,;:\\\"/[]?={}", *p) != NULL)
+      return false;
+  return true;
+}
+
+static int bad_value(const struct option_spec *spec, bool is_long,
+                     const char *value, const char *expected) {
+  if (is_long)
+    fprintf(stderr, "ssecat: --%s", spec->long_name);
+  else
+    fprintf(stderr, "ssecat: -%c", spec->short_name);
+  fprintf(stderr, ": '%s' is not %s (see 'ssecat --help')\n", value, expected);
+  return SSECAT_USAGE;
+}
+
 static int apply_option(struct options *opts, const struct option_spec *spec,
                         bool is_long, const char *value) {
+  static const char kNumber[] = "a non-negative decimal number";
+  uint64_t n;
+  size_t name_len, value_len;
+  const char *header_value;
   switch (spec->id) {
     case OPT_HELP:
       opts->action = ACTION_HELP;
@@ -159,32 +285,111 @@ static int apply_option(struct options *opts, const struct option_spec *spec,
       return SSECAT_OK;
     case OPT_MAX_LINE:
       if (parse_size(value, &opts->max_line)) return SSECAT_OK;
-      break;
+      return bad_value(spec, is_long, value, kNumber);
     case OPT_MAX_EVENT:
       if (parse_size(value, &opts->max_event)) return SSECAT_OK;
-      break;
+      return bad_value(spec, is_long, value, kNumber);
     case OPT_MAX_EVENTS:
-      if (parse_u64(value, &opts->max_events)) return SSECAT_OK;
-      break;
+      if (!parse_u64(value, &opts->max_events))
+        return bad_value(spec, is_long, value, kNumber);
+      opts->max_events_set = true;
+      return SSECAT_OK;
+    case OPT_HEADER:
+      if (!live_split_header(value, &name_len, &header_value, &value_len))
+        return bad_value(spec, is_long, value, "a header 'Name: value'");
+      opts->headers[opts->header_count++] = value;
+      return SSECAT_OK;
+    case OPT_METHOD:
+      if (!is_token(value))
+        return bad_value(spec, is_long, value, "a method name");
+      opts->method = value;
+      return SSECAT_OK;
+    case OPT_DATA:
+      opts->data = value;
+      return SSECAT_OK;
+    case OPT_LAST_EVENT_ID:
+      opts->last_event_id = value;
+      return SSECAT_OK;
+    case OPT_EVENT:
+      if (*value == '\0') return bad_value(spec, is_long, value, "an event type");
+      opts->event_types[opts->event_type_count++] = value;
+      return SSECAT_OK;
+    case OPT_TIMEOUT:
+      if (parse_seconds_ms(value, &opts->timeout_ms)) return SSECAT_OK;
+      return bad_value(spec, is_long, value, "a number of seconds");
+    case OPT_NO_RECONNECT:
+      opts->no_reconnect = true;
+      return SSECAT_OK;
+    case OPT_INSECURE:
+      opts->insecure = true;
+      return SSECAT_OK;
+    case OPT_CACERT:
+      opts->cacert = value;
+      return SSECAT_OK;
+    case OPT_STATS:
+      opts->stats = true;
+      return SSECAT_OK;
+    case OPT_VERBOSE:
+      opts->verbose = true;
+      return SSECAT_OK;
+    case OPT_DEMO:
+      opts->demo = true;
+      return SSECAT_OK;
+    case OPT_SERVE_DEMO:
+      opts->serve_demo = true;
+      return SSECAT_OK;
+    case OPT_PORT:
+      if (!parse_u64(value, &n) || n > 65535)
+        return bad_value(spec, is_long, value, "a port number (0 to 65535)");
+      opts->port = (uint16_t)n;
+      return SSECAT_OK;
+    case OPT_DEMO_INTERVAL:
+      if (!parse_u64(value, &n) || n == 0 || n > MAX_INTERVAL_MS)
+        return bad_value(spec, is_long, value,
+                         "a number of milliseconds (1 to 3600000)");
+      opts->demo_interval_ms = (uint32_t)n;
+      return SSECAT_OK;
   }
-  if (is_long)
-    fprintf(stderr, "ssecat: --%s", spec->long_name);
-  else
-    fprintf(stderr, "ssecat: -%c", spec->short_name);
-  fprintf(stderr,
-          ": '%s' is not a non-negative decimal number (see 'ssecat --help')\n",
-          value);
-  return SSECAT_USAGE;
+  return SSECAT_INTERNAL;
+}
+
+static bool has_http_scheme(const char *url) {
+  return strncasecmp(url, "http://", 7) == 0 ||
+         strncasecmp(url, "https://", 8) == 0;
+}
+
+/* Checks that the options fit the one mode chosen. */
+static int check_mode(const struct options *opts) {
+  int modes = (opts->input != NULL) + (opts->url != NULL) + opts->demo +
+              opts->serve_demo;
+  if (modes > 1)
+    return usage_error(opts->url != NULL ? opts->url : "input",
+                       "give only one of URL, --input, --demo and "
+                       "--serve-demo");
+  if (modes == 0)
+    return usage_error("no input",
+                       "give a URL, --demo, or --input PATH (- for stdin)");
+  if (opts->url != NULL && !has_http_scheme(opts->url))
+    return usage_error(opts->url, "not an http:// or https:// URL");
+  if (opts->live_option != NULL && (opts->input != NULL || opts->serve_demo))
+    return usage_error(opts->live_option, "only with a URL or --demo");
+  if (opts->demo_option != NULL && !opts->demo && !opts->serve_demo)
+    return usage_error(opts->demo_option,
+                       "only with --demo or --serve-demo");
+  if (opts->serve_demo && (opts->json || opts->max_events_set))
+    return usage_error(opts->json ? "--json" : "--max-events",
+                       "not with --serve-demo");
+  return SSECAT_OK;
 }
 
 /* Accepts "--name VALUE", "--name=VALUE", "-x VALUE" and "-xVALUE". Prints
  * the error and returns SSECAT_USAGE on a bad command line. */
 static int parse_options(int argc, char **argv, struct options *opts) {
   bool options_done = false;
-  memset(opts, 0, sizeof *opts);
   opts->action = ACTION_RUN;
   opts->max_line = SSEKIT_DEFAULT_MAX_LINE;
   opts->max_event = SSEKIT_DEFAULT_MAX_EVENT;
+  opts->demo_interval_ms = DEMO_DEFAULT_INTERVAL_MS;
 
   for (int i = 1; i < argc; ++i) {
     const char *arg = argv[i];
@@ -228,147 +433,21 @@ static int parse_options(int argc, char **argv, struct options *opts) {
     } else if (!spec->takes_value && value != NULL) {
       return usage_error(arg, "takes no value");
     }
+    if (spec->scope == SCOPE_LIVE && opts->live_option == NULL)
+      opts->live_option = arg;
+    if (spec->scope == SCOPE_DEMO && opts->demo_option == NULL)
+      opts->demo_option = arg;
     int status = apply_option(opts, spec, is_long, value);
     if (status != SSECAT_OK) return status;
   }
 
   if (opts->action != ACTION_RUN) return SSECAT_OK;
-  if (opts->input != NULL && opts->url != NULL)
-    return usage_error(opts->url, "give either a URL or --input, not both");
-  if (opts->input == NULL && opts->url == NULL)
-    return usage_error("no input", "use --input PATH, or --input - for stdin");
-  return SSECAT_OK;
-}
-
-/* Output shared by every input mode. Writes go through stdio and are pushed
- * out by output_flush() once per chunk of input, so a slow stream shows each
- * event at once while a fast one is not written one event at a time. */
-struct output {
-  FILE *fp;
-  bool json;
-  uint64_t max_events; /* 0: no limit */
-  uint64_t events;     /* events printed so far */
-  bool pending;        /* something was written since the last flush */
-  int error;           /* errno of the first failed write, 0 if none */
-};
-
-static void output_init(struct output *out, FILE *fp,
-                        const struct options *opts) {
-  static char buffer[SSECAT_CHUNK];
-  memset(out, 0, sizeof *out);
-  out->fp = fp;
-  out->json = opts->json;
-  out->max_events = opts->max_events;
-  setvbuf(fp, buffer, _IOFBF, sizeof buffer);
-}
-
-static void out_bytes(struct output *out, const char *bytes, size_t len) {
-  if (out->error != 0 || len == 0) return;
-  out->pending = true;
-  errno = 0;
-  if (fwrite(bytes, 1, len, out->fp) != len)
-    out->error = errno != 0 ? errno : EIO;
-}
-
-static void out_text(struct output *out, const char *text) {
-  out_bytes(out, text, strlen(text));
-}
-
-/* A JSON string. The text is valid UTF-8 already, so only the characters
- * JSON forbids raw (and DEL, which terminals mangle) are escaped. */
-static void out_json_string(struct output *out, const char *s, size_t len) {
-  static const char kHex[] = "0123456789abcdef";
-  size_t clean = 0; /* start of the bytes not written yet */
-  out_bytes(out, "\"", 1);
-  for (size_t i = 0; i < len; ++i) {
-    unsigned char c = (unsigned char)s[i];
-    char unicode[] = "\\u00XX";
-    const char *escape;
-    switch (c) {
-      case '"': escape = "\\\""; break;
-      case '\\': escape = "\\\\"; break;
-      case '\b': escape = "\\b"; break;
-      case '\f': escape = "\\f"; break;
-      case '\n': escape = "\\n"; break;
-      case '\r': escape = "\\r"; break;
-      case '\t': escape = "\\t"; break;
-      default:
-        if (c >= 0x20 && c != 0x7f) continue;
-        unicode[4] = kHex[c >> 4];
-        unicode[5] = kHex[c & 0xf];
-        escape = unicode;
-        break;
-    }
-    out_bytes(out, s + clean, i - clean);
-    out_text(out, escape);
-    clean = i + 1;
-  }
-  /* An empty string may come as a NULL pointer, which takes no offset. */
-  if (clean < len) out_bytes(out, s + clean, len - clean);
-  out_bytes(out, "\"", 1);
-}
-
-static void output_event(struct output *out, const ssekit_event *ev) {
-  if (out->json) {
-    out_text(out, "{\"event\": ");
-    out_json_string(out, ev->type, ev->type_len);
-    out_text(out, ", \"data\": ");
-    out_json_string(out, ev->data, ev->data_len);
-    out_text(out, ", \"id\": ");
-    out_json_string(out, ev->id, ev->id_len);
-    out_text(out, "}\n");
-    return;
-  }
-  bool is_message = ev->type_len == 7 && memcmp(ev->type, "message", 7) == 0;
-  if (!is_message || ev->id_len > 0) {
-    out_text(out, "[");
-    out_bytes(out, ev->type, ev->type_len);
-    out_text(out, "]");
-    if (ev->id_len > 0) {
-      out_text(out, " id=");
-      out_bytes(out, ev->id, ev->id_len);
-    }
-    out_text(out, "\n");
-  }
-  out_bytes(out, ev->data, ev->data_len);
-  out_text(out, "\n\n");
-}
-
-static void output_retry(struct output *out, uint64_t retry_ms) {
-  char line[64];
-  int len = snprintf(line, sizeof line,
-                     out->json ? "{\"retry\": %" PRIu64 "}\n"
-                               : "retry: %" PRIu64 " ms\n\n",
-                     retry_ms);
-  if (len > 0) out_bytes(out, line, (size_t)len);
-}
-
-/* True when the requested number of events has been printed. */
-static bool output_done(const struct output *out) {
-  return out->max_events != 0 && out->events >= out->max_events;
-}
-
-/* Pushes the pending output out. Returns true while the output works;
- * otherwise *status receives the exit status: SSECAT_OK when the reader went
- * away (EPIPE: nobody is left to tell), SSECAT_IO after reporting any other
- * write error. */
-static bool output_flush(struct output *out, int *status) {
-  if (out->pending && out->error == 0) {
-    errno = 0;
-    if (fflush(out->fp) != 0) out->error = errno != 0 ? errno : EIO;
-  }
-  out->pending = false;
-  if (out->error == 0) return true;
-  *status = out->error == EPIPE
-                ? SSECAT_OK
-                : fail(SSECAT_IO, "stdout", strerror(out->error));
-  return false;
+  return check_mode(opts);
 }
 
 static int on_event(const ssekit_event *ev, void *userdata) {
   struct output *out = userdata;
   output_event(out, ev);
-  ++out->events;
   return out->error != 0 || output_done(out);
 }
 
@@ -399,22 +478,24 @@ static int stream_error(const ssekit_parser *parser, int code,
   if (message == NULL || *message == '\0') message = ssekit_strerror(code);
   bool limit =
       code == SSEKIT_E_LINE_TOO_LONG || code == SSEKIT_E_EVENT_TOO_LARGE;
-  return fail(limit ? SSECAT_STREAM : SSECAT_INTERNAL, name, message);
+  return ssecat_fail(limit ? SSECAT_STREAM : SSECAT_INTERNAL, name, message);
 }
 
 /* Offline mode: parse a file or stdin, printing events chunk by chunk so
- * that a pipe shows each event as soon as its blank line arrives. */
+ * that a pipe shows each event as soon as its blank line arrives, while a
+ * fast input is not written one event at a time. */
 static int run_input(const struct options *opts, struct output *out) {
   static unsigned char chunk[SSECAT_CHUNK];
   bool is_stdin = strcmp(opts->input, "-") == 0;
   const char *name = is_stdin ? "stdin" : opts->input;
   int fd = is_stdin ? STDIN_FILENO : open(opts->input, O_RDONLY);
-  if (fd < 0) return fail(SSECAT_IO, name, strerror(errno));
+  if (fd < 0) return ssecat_fail(SSECAT_IO, name, strerror(errno));
 
   int status = SSECAT_OK;
   ssekit_parser *parser = new_parser(opts, out);
   if (parser == NULL) {
-    status = fail(SSECAT_INTERNAL, "parser", ssekit_strerror(SSEKIT_E_NOMEM));
+    status = ssecat_fail(SSECAT_INTERNAL, "parser",
+                         ssekit_strerror(SSEKIT_E_NOMEM));
   }
   while (parser != NULL) {
     ssize_t got = read(fd, chunk, sizeof chunk);
@@ -426,7 +507,7 @@ static int run_input(const struct options *opts, struct output *out) {
     /* Whatever the chunk produced goes out before any error is reported. */
     if (!output_flush(out, &status) || rc == SSEKIT_E_CALLBACK) break;
     if (got < 0) {
-      status = fail(SSECAT_IO, name, strerror(read_errno));
+      status = ssecat_fail(SSECAT_IO, name, strerror(read_errno));
       break;
     }
     if (rc != SSEKIT_OK) {
@@ -440,38 +521,98 @@ static int run_input(const struct options *opts, struct output *out) {
   return status;
 }
 
+/* Live mode, from a URL or from the embedded demo server. */
+static int run_live(struct options *opts) {
+  int err = wake_init();
+  if (err != 0) return ssecat_fail(SSECAT_INTERNAL, "signals", strerror(err));
+
+  demo_server *server = NULL;
+  char demo_url[64];
+  const char *url = opts->url;
+  if (opts->demo) {
+    err = demo_server_start(opts->port, opts->demo_interval_ms,
+                            opts->verbose ? stderr : NULL, &server);
+    if (err != 0) return ssecat_fail(SSECAT_IO, "demo server", strerror(err));
+    snprintf(demo_url, sizeof demo_url, "http://127.0.0.1:%u/",
+             (unsigned)demo_server_port(server));
+    url = demo_url;
+    if (!opts->max_events_set) opts->max_events = DEMO_DEFAULT_MAX_EVENTS;
+    /* The demo server ends every connection after a few events; counting
+     * a connection as healthy halfway through keeps the reconnect delay at
+     * the server's `retry` instead of backing off towards the maximum. */
+    opts->reset_after_ms = (uint64_t)opts->demo_interval_ms *
+                           (DEMO_EVENTS_PER_CONNECTION - 1) / 2;
+    if (opts->reset_after_ms == 0) opts->reset_after_ms = 1;
+  }
+  struct output out;
+  output_init(&out, stdout, opts->json, opts->max_events);
+  int status = live_run(opts, url, &out);
+  demo_server_stop(server);
+  return status;
+}
+
+static int run_serve_demo(const struct options *opts) {
+  int err = wake_init();
+  if (err != 0) return ssecat_fail(SSECAT_INTERNAL, "signals", strerror(err));
+  demo_server *server = NULL;
+  err = demo_server_start(opts->port, opts->demo_interval_ms, stderr, &server);
+  if (err != 0) return ssecat_fail(SSECAT_IO, "demo server", strerror(err));
+  printf("listening on http://127.0.0.1:%u/\n",
+         (unsigned)demo_server_port(server));
+  fflush(stdout);
+  wake_unblock_signals();
+  while (wake_wait() == 0) {
+  }
+  demo_server_stop(server);
+  return SSECAT_OK;
+}
+
 /* For --help and --version: a vanished reader is not an error either. */
 static int finish_stdout(void) {
   errno = 0;
   if (fflush(stdout) != 0 && errno != EPIPE)
-    return fail(SSECAT_IO, "stdout", strerror(errno != 0 ? errno : EIO));
+    return ssecat_fail(SSECAT_IO, "stdout",
+                       strerror(errno != 0 ? errno : EIO));
   return SSECAT_OK;
 }
 
 int main(int argc, char **argv) {
-  struct options opts;
-  struct output out;
-
   /* A closed stdout must surface as EPIPE so that ssecat ends quietly. */
   signal(SIGPIPE, SIG_IGN);
 
-  int status = parse_options(argc, argv, &opts);
-  if (status != SSECAT_OK) return status;
-  switch (opts.action) {
-    case ACTION_HELP:
-      print_help(stdout);
-      return finish_stdout();
-    case ACTION_VERSION:
-      printf("ssecat %s\n", ssekit_version());
-      return finish_stdout();
-    case ACTION_RUN:
-      break;
-  }
+  struct options opts;
+  memset(&opts, 0, sizeof opts);
+  /* Repeatable options: never more values than arguments. */
+  opts.headers = calloc((size_t)argc, sizeof *opts.headers);
+  opts.event_types = calloc((size_t)argc, sizeof *opts.event_types);
+  if (opts.headers == NULL || opts.event_types == NULL)
+    return ssecat_fail(SSECAT_INTERNAL, "ssecat", strerror(ENOMEM));
 
-  if (opts.url != NULL) {
-    return usage_error(opts.url,
-                       "reading from a URL is not supported yet; use --input");
+  int status = parse_options(argc, argv, &opts);
+  if (status == SSECAT_OK) {
+    switch (opts.action) {
+      case ACTION_HELP:
+        print_help(stdout);
+        status = finish_stdout();
+        break;
+      case ACTION_VERSION:
+        printf("ssecat %s\n", ssekit_version());
+        status = finish_stdout();
+        break;
+      case ACTION_RUN:
+        if (opts.input != NULL) {
+          struct output out;
+          output_init(&out, stdout, opts.json, opts.max_events);
+          status = run_input(&opts, &out);
+        } else if (opts.serve_demo) {
+          status = run_serve_demo(&opts);
+        } else {
+          status = run_live(&opts);
+        }
+        break;
+    }
   }
-  output_init(&out, stdout, &opts);
-  return run_input(&opts, &out);
+  free(opts.headers);
+  free(opts.event_types);
+  return status;
 }
