@@ -118,11 +118,19 @@ void Stream::start() {
       self->stop(SSEKIT_E_CLOSED);
       return;
     }
+    // The state starts as CONNECTING; tell the callback about it too.
+    if (self->cb_.state != nullptr) self->cb_.state(SSEKIT_STATE_CONNECTING, self->cb_.userdata);
     self->connect();
   });
 }
 
 void Stream::close() {
+  {
+    // Stopped already (it failed, finished, or its loop was freed, in which
+    // case the loop must not be touched at all).
+    std::lock_guard<std::mutex> lock(done_mu_);
+    if (done_) return;
+  }
   const bool first = !closing_.exchange(true, std::memory_order_acq_rel);
   if (first) {
     auto self = shared_from_this();
@@ -288,8 +296,6 @@ bool Stream::setup_request() {
   HeaderList headers;
   set_header(headers, "Accept", "text/event-stream");
   set_header(headers, "Cache-Control", "no-cache");
-  // A streaming POST should not wait for a 100 Continue first.
-  set_header(headers, "Expect", "");
   for (const auto &h : opts_.headers) set_header(headers, h.first, h.second);
   for (const auto &h : auth_headers_) set_header(headers, h.first, h.second);
   if (cb_.headers != nullptr) {
@@ -310,11 +316,15 @@ bool Stream::setup_request() {
 
   curl_slist_free_all(request_headers_);
   request_headers_ = nullptr;
-  for (const auto &h : headers) {
-    curl_slist *next = curl_slist_append(request_headers_, header_line(h.first, h.second).c_str());
+  auto append = [this](const std::string &line) {
+    curl_slist *next = curl_slist_append(request_headers_, line.c_str());
     if (next == nullptr) throw std::bad_alloc();
     request_headers_ = next;
-  }
+  };
+  for (const auto &h : headers) append(header_line(h.first, h.second));
+  // A body should not wait for a 100 Continue first: "Expect:" with nothing
+  // after the colon tells curl to leave the header out.
+  if (opts_.body) append("Expect:");
 
   if (easy_ == nullptr) {
     easy_ = curl_easy_init();
@@ -350,7 +360,11 @@ bool Stream::setup_request() {
   curl_easy_setopt(e, CURLOPT_MAXREDIRS, static_cast<long>(opts_.max_redirects));
   curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+  // Waiting for a connection that may multiplex lets streams to one HTTP/2
+  // host share it; only TLS can negotiate HTTP/2 (ALPN), and over plain
+  // HTTP/1.1 the wait would last as long as the first stream does.
+  if (http::iequals(std::string_view(url).substr(0, 8), "https://"))
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opts_.connect_timeout_ms));
 
@@ -446,14 +460,15 @@ bool Stream::on_headers_end() {
   long code = 0;
   curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &code);
   if (code < 200) return true;
-  if (code >= 300 && code < 400) {
-    char *location = nullptr;
-    curl_easy_getinfo(easy_, CURLINFO_REDIRECT_URL, &location);
-    if (location != nullptr) {
-      // curl follows it (or fails with too many redirects).
-      redirected_ = true;
-      if (code != 301 && code != 308) permanent_redirect_ = false;
-      return true;
+  if (code >= 300 && code < 400 && code != 304 && code != 305) {
+    // curl follows a redirect with a Location (or fails with too many
+    // redirects); CURLINFO_REDIRECT_URL stays empty while it follows.
+    for (const auto &h : response_headers_) {
+      if (http::iequals(h.first, "Location")) {
+        redirected_ = true;
+        if (code != 301 && code != 308) permanent_redirect_ = false;
+        return true;
+      }
     }
   }
   status_ = code;

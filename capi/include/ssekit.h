@@ -316,7 +316,8 @@ typedef void (*ssekit_open_cb)(const ssekit_response *response, void *userdata);
 typedef void (*ssekit_error_cb)(int code, int http_status, const char *message,
                                 int will_retry, uint64_t retry_ms,
                                 void *userdata);
-/* The ready state changed (an ssekit_state). */
+/* The ready state changed (an ssekit_state); also called with CONNECTING
+ * when the stream starts. */
 typedef void (*ssekit_state_cb)(int state, void *userdata);
 /* The stream is closed for good: code is SSEKIT_OK for a finished one-shot
  * stream or a sentinel, SSEKIT_E_CLOSED after ssekit_stream_close, or the
@@ -365,9 +366,10 @@ SSEKIT_EXTERN int ssekit_stream_set_loop(ssekit_stream *s, ssekit_loop *loop);
 SSEKIT_EXTERN int ssekit_stream_set_userdata(ssekit_stream *s, void *userdata);
 
 /* Request. The method defaults to GET; a body (sent again on every
- * reconnect) makes sense with POST. Headers are added to Accept:
- * text/event-stream and Cache-Control: no-cache (an added header of the
- * same name replaces those). */
+ * reconnect) makes sense with POST: name its type with a Content-Type header
+ * (libcurl's default is application/x-www-form-urlencoded). Headers are
+ * added to Accept: text/event-stream and Cache-Control: no-cache (an added
+ * header of the same name replaces those). */
 SSEKIT_EXTERN int ssekit_stream_set_method(ssekit_stream *s, const char *method);
 SSEKIT_EXTERN int ssekit_stream_set_body(ssekit_stream *s, const void *body,
                                          size_t len);
