@@ -414,11 +414,11 @@ SSEKIT_EXTERN int ssekit_stream_set_read_timeout(ssekit_stream *s, uint64_t ms);
 SSEKIT_EXTERN int ssekit_stream_set_on_end(ssekit_stream *s, int on_end);
 SSEKIT_EXTERN int ssekit_stream_set_done_sentinel(ssekit_stream *s,
                                                   const char *data);
-/* Opt-in replay protection: after a reconnect, events are skipped until one
- * arrives whose id differs from every id delivered on earlier connections
- * since the last event ID was sent (a resumed server replaying what was
- * delivered); events without an id are always delivered. Remembers up to
- * 4096 ids. */
+/* Opt-in replay protection, for servers that resend events a client already
+ * has when it resumes: an event whose own `id` field repeats the id of one
+ * of the last 4096 events delivered is skipped (and counted in
+ * SSEKIT_METRIC_DEDUPED). Events without an `id` field of their own are
+ * always delivered. */
 SSEKIT_EXTERN int ssekit_stream_set_dedupe(ssekit_stream *s, int on);
 /* Parser limits (see ssekit_parser_set_max_line/event). Exceeding one drops
  * the connection and reconnects with an error callback. */

@@ -5,6 +5,7 @@
 
 #include "encoder.h"
 #include "parser.h"
+#include "guard.h"
 #include "ssekit.h"
 
 static_assert(SSEKIT_VERSION_NUM == SSEKIT_CMAKE_VERSION_NUM,
@@ -16,16 +17,7 @@ struct ssekit_parser {
 
 namespace {
 
-template <typename F>
-int guarded(F f) noexcept {
-  try {
-    return f();
-  } catch (const std::bad_alloc &) {
-    return SSEKIT_E_NOMEM;
-  } catch (...) {
-    return SSEKIT_E_INTERNAL;
-  }
-}
+using ssekit::capi::guarded;
 
 template <typename F>
 int with_parser(ssekit_parser *p, F f) noexcept {

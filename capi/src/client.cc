@@ -9,6 +9,7 @@
 #include "http.h"
 #include "loop.h"
 #include "options.h"
+#include "guard.h"
 #include "ssekit.h"
 #include "stream.h"
 
@@ -26,16 +27,7 @@ struct ssekit_stream {
 
 namespace {
 
-template <typename F>
-int guarded(F f) noexcept {
-  try {
-    return f();
-  } catch (const std::bad_alloc &) {
-    return SSEKIT_E_NOMEM;
-  } catch (...) {
-    return SSEKIT_E_INTERNAL;
-  }
-}
+using ssekit::capi::guarded;
 
 // Setters are for a stream that has not started.
 template <typename F>
@@ -135,7 +127,7 @@ SSEKIT_EXTERN int ssekit_stream_set_userdata(ssekit_stream *s, void *userdata) {
 }
 
 SSEKIT_EXTERN int ssekit_stream_set_method(ssekit_stream *s, const char *method) {
-  if (!header_name_ok(method)) return s == nullptr ? SSEKIT_E_INVALID : SSEKIT_E_INVALID;
+  if (!header_name_ok(method)) return SSEKIT_E_INVALID;
   return configure(s, [&](ssekit_stream &st) {
     st.opts.method = method;
     return SSEKIT_OK;
