@@ -657,7 +657,8 @@ void Stream::end_attempt(Failure f) {
       set_state(SSEKIT_STATE_CLOSED);
       if (cb_.error != nullptr && !closing())
         cb_.error(d.code, f.http_status, message.c_str(), 0, 0, cb_.userdata);
-      stop(closing() ? SSEKIT_E_CLOSED : d.code);
+      // The error ended the stream, even if the callback also closed it.
+      stop(d.code);
       return;
     }
     case Decision::kRetry:
