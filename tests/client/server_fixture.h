@@ -4,14 +4,14 @@
 #ifndef SSEKIT_TESTS_CLIENT_SERVER_FIXTURE_H
 #define SSEKIT_TESTS_CLIENT_SERVER_FIXTURE_H
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "support/child_process.h"
 
 namespace ssekit_test {
 
@@ -52,12 +52,9 @@ class TestServer {
 
  private:
   void Start(const ServerOptions& options);
-  void Stop();
 
   std::string error_;
-  std::string dir_;
-  pid_t pid_ = -1;
-  int stdin_fd_ = -1;
+  ssekit_test_support::ChildProcess child_;
   int port_ = 0;
   bool tls_ = false;
   std::string scheme_ = "http";

@@ -4,109 +4,40 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
-#include <cstring>
-#include <filesystem>
+#include <exception>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include <nlohmann/json.hpp>
-
-extern char** environ;
 
 namespace ssekit_interop {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using ssekit_test_support::ConnectLoopback;
+using ssekit_test_support::SendAll;
 
 // A cold start of Python with uvicorn, or of Node, takes a second or two on
 // a busy machine; more under sanitizers.
 constexpr auto kReadyTimeout = std::chrono::seconds(30);
-constexpr auto kExitTimeout = std::chrono::seconds(5);
-
-std::string TempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string(base && *base ? base : "/tmp") +
-                        "/ssekit-interop-client-XXXXXX";
-  std::vector<char> buf(pattern.begin(), pattern.end());
-  buf.push_back('\0');
-  if (mkdtemp(buf.data()) == nullptr) return "";
-  return std::string(buf.data());
-}
-
-bool SendAll(int fd, const char* data, std::size_t len) {
-  std::size_t off = 0;
-  while (off < len) {
-    ssize_t n = send(fd, data + off, len - off, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    off += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-int ConnectLoopback(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return s;
-}
-
-// Decodes a chunked body; returns false if it is malformed or cut short.
-bool Dechunk(const std::string& in, std::string* out) {
-  std::size_t pos = 0;
-  for (;;) {
-    const std::size_t eol = in.find("\r\n", pos);
-    if (eol == std::string::npos) return false;
-    const std::size_t size = std::strtoul(in.c_str() + pos, nullptr, 16);
-    pos = eol + 2;
-    if (size == 0) return true;
-    if (pos + size + 2 > in.size()) return false;
-    out->append(in, pos, size);
-    pos += size + 2;
-  }
-}
 
 }  // namespace
 
-InteropServer::InteropServer(std::string name) : name_(std::move(name)) {
+InteropServer::InteropServer(std::string name)
+    : name_(std::move(name)), child_("ssekit-interop-client") {
   Start();
 }
 
-InteropServer::~InteropServer() { Stop(); }
+InteropServer::~InteropServer() = default;
 
 void InteropServer::Start() {
-  dir_ = TempDir();
-  if (dir_.empty()) {
-    error_ = std::string("mkdtemp: ") + std::strerror(errno);
-    return;
-  }
-  const std::string ready = dir_ + "/ready.json";
-  const std::string log = dir_ + "/server.log";
+  const std::string ready = child_.dir() + "/ready.json";
   std::vector<std::string> args = {SSEKIT_INTEROP_PYTHON,
                                    SSEKIT_INTEROP_LAUNCH,
                                    "--server",
@@ -118,82 +49,32 @@ void InteropServer::Start() {
                                    "--watch-stdin",
                                    "--max-lifetime",
                                    "600"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  ssekit_test_support::SpawnOptions spawn;
+  spawn.stdout_path = child_.dir() + "/server.log";
+  spawn.merge_stderr = true;
+  // SIGTERM stops both servers at once, open streams included.
+  spawn.terminate_on_stop = true;
+  error_ = child_.Spawn(args, spawn);
+  if (!error_.empty()) return;
 
-  // The server stops when its standard input ends, so it dies with this
-  // process however the test ends.
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
-    error_ = std::string("pipe2: ") + std::strerror(errno);
+  using Wait = ssekit_test_support::ChildProcess::WaitResult;
+  int status = 0;
+  const Wait waited = child_.WaitForFile(ready, kReadyTimeout, &status);
+  if (waited != Wait::kReady) {
+    error_ = name_ +
+             (waited == Wait::kExited
+                  ? " server exited before it was ready (wait status " +
+                        std::to_string(status) + ")"
+                  : std::string(" server did not become ready in time")) +
+             ":\n" + Log();
     return;
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[0], 0);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(fds[0]);
-  stdin_fd_ = fds[1];
-  if (rc != 0) {
-    pid_ = -1;
-    error_ = std::string("posix_spawn ") + argv[0] + ": " + std::strerror(rc);
-    return;
-  }
-
-  const auto deadline = Clock::now() + kReadyTimeout;
-  while (!std::filesystem::exists(ready)) {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      error_ = name_ + " server exited before it was ready (wait status " +
-               std::to_string(status) + "):\n" + Log();
-      return;
-    }
-    if (Clock::now() > deadline) {
-      error_ = name_ + " server did not become ready in time:\n" + Log();
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  std::ifstream in(ready);
-  std::string line;
-  std::getline(in, line);
   try {
-    port_ = nlohmann::json::parse(line).at("port").get<int>();
+    port_ = nlohmann::json::parse(ssekit_test_support::ReadFirstLine(ready))
+                .at("port")
+                .get<int>();
   } catch (const std::exception& e) {
     error_ = "bad ready file of " + name_ + ": " + e.what();
-  }
-}
-
-void InteropServer::Stop() {
-  if (stdin_fd_ >= 0) {
-    close(stdin_fd_);
-    stdin_fd_ = -1;
-  }
-  if (pid_ > 0) {
-    // SIGTERM stops both servers at once, open streams included.
-    kill(pid_, SIGTERM);
-    const auto deadline = Clock::now() + kExitTimeout;
-    int status = 0;
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-      if (Clock::now() > deadline) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    pid_ = -1;
-  }
-  if (!dir_.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-    dir_.clear();
   }
 }
 
@@ -202,69 +83,10 @@ std::string InteropServer::Url(const std::string& path) const {
 }
 
 std::string InteropServer::Log() const {
-  std::ifstream in(dir_ + "/server.log");
+  std::ifstream in(child_.dir() + "/server.log");
   std::ostringstream out;
   out << in.rdbuf();
   return out.str();
-}
-
-HttpReply HttpGet(int port, const std::string& target) {
-  HttpReply reply;
-  int fd = ConnectLoopback(port);
-  if (fd < 0) return reply;
-  timeval tv{};
-  tv.tv_sec = 5;
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  const std::string request = "GET " + target +
-                              " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                              "Connection: close\r\n\r\n";
-  std::string response;
-  if (SendAll(fd, request.data(), request.size())) {
-    char buf[16384];
-    for (;;) {
-      ssize_t n = recv(fd, buf, sizeof buf, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      response.append(buf, static_cast<std::size_t>(n));
-    }
-  }
-  close(fd);
-  const std::size_t head_end = response.find("\r\n\r\n");
-  if (head_end == std::string::npos || response.compare(0, 5, "HTTP/") != 0) {
-    return reply;
-  }
-  reply.head = response.substr(0, head_end);
-  std::string body = response.substr(head_end + 4);
-  if (Lower(HeadHeader(reply.head, "Transfer-Encoding")) == "chunked") {
-    if (!Dechunk(body, &reply.body)) return reply;
-  } else {
-    reply.body = std::move(body);
-  }
-  const std::size_t space = reply.head.find(' ');
-  if (space != std::string::npos) {
-    reply.status = std::atoi(reply.head.c_str() + space + 1);
-  }
-  return reply;
-}
-
-std::string HeadHeader(const std::string& head, const std::string& name) {
-  const std::string want = Lower(name);
-  std::size_t pos = head.find("\r\n");
-  while (pos != std::string::npos) {
-    pos += 2;
-    const std::size_t end = head.find("\r\n", pos);
-    const std::string line =
-        head.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-    const std::size_t colon = line.find(':');
-    if (colon != std::string::npos && Lower(line.substr(0, colon)) == want) {
-      std::size_t v = colon + 1;
-      while (v < line.size() && (line[v] == ' ' || line[v] == '\t')) ++v;
-      return line.substr(v);
-    }
-    pos = end;
-  }
-  return "";
 }
 
 WireTap::WireTap(int upstream_port) : upstream_port_(upstream_port) {

@@ -5,14 +5,19 @@
 #ifndef SSEKIT_TESTS_INTEROP_CLIENT_INTEROP_SERVER_H
 #define SSEKIT_TESTS_INTEROP_CLIENT_INTEROP_SERVER_H
 
-#include <sys/types.h>
-
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "support/child_process.h"
+#include "support/net.h"
+
 namespace ssekit_interop {
+
+using ssekit_test_support::HeadHeader;
+using ssekit_test_support::HttpGet;
+using ssekit_test_support::HttpReply;
 
 class InteropServer {
  public:
@@ -35,24 +40,12 @@ class InteropServer {
 
  private:
   void Start();
-  void Stop();
 
   std::string name_;
   std::string error_;
-  std::string dir_;
-  pid_t pid_ = -1;
-  int stdin_fd_ = -1;
+  ssekit_test_support::ChildProcess child_;
   int port_ = 0;
 };
-
-struct HttpReply {
-  int status = 0;  // 0 when the request failed
-  std::string head;
-  std::string body;  // chunked bodies are decoded
-};
-
-// GET target from 127.0.0.1:port on a fresh connection, with a 5 s timeout.
-HttpReply HttpGet(int port, const std::string& target);
 
 // One request as the relay saw it: the request line split up, and the head
 // (request line and header lines, CRLF-separated, without the blank line).
@@ -89,9 +82,6 @@ class WireTap {
   mutable std::mutex mu_;
   std::vector<std::string> sent_;  // client bytes, one string per connection
 };
-
-// The value of header `name` (case-insensitive) in a request head, or "".
-std::string HeadHeader(const std::string& head, const std::string& name);
 
 }  // namespace ssekit_interop
 
