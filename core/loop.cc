@@ -1,6 +1,14 @@
 #include "loop.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <stdexcept>
+
+#if SSEKIT_EPOLL_LOOP
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#endif
 
 #include "stream.h"
 
@@ -14,6 +22,9 @@ void global_init() {
   if (rc != CURLE_OK) throw std::runtime_error(curl_easy_strerror(rc));
 }
 
+// A bound on every wait, so that a lost wakeup can only delay, not hang.
+constexpr long kMaxWaitMs = 1000;
+
 }  // namespace
 
 Loop::Loop() {
@@ -22,9 +33,30 @@ Loop::Loop() {
   if (multi_ == nullptr) throw std::runtime_error("curl_multi_init failed");
   // Streams to one host share a connection where the server speaks HTTP/2.
   curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+#if SSEKIT_EPOLL_LOOP
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = wake_fd_;
+  if (epoll_fd_ < 0 || wake_fd_ < 0 || epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
+    if (epoll_fd_ >= 0) ::close(epoll_fd_);
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+    curl_multi_cleanup(multi_);
+    throw std::runtime_error("epoll or eventfd setup failed");
+  }
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Loop::socket_cb);
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Loop::timer_cb);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+#endif
   try {
     thread_ = std::thread([this] { run(); });
   } catch (...) {
+#if SSEKIT_EPOLL_LOOP
+    ::close(epoll_fd_);
+    ::close(wake_fd_);
+#endif
     curl_multi_cleanup(multi_);
     throw;
   }
@@ -43,9 +75,13 @@ Loop::~Loop() {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
   }
-  curl_multi_wakeup(multi_);
+  wake();
   thread_.join();
   curl_multi_cleanup(multi_);
+#if SSEKIT_EPOLL_LOOP
+  ::close(epoll_fd_);
+  ::close(wake_fd_);
+#endif
 }
 
 Loop &Loop::shared() {
@@ -58,7 +94,23 @@ void Loop::post(std::function<void()> fn) {
     std::lock_guard<std::mutex> lock(mu_);
     queue_.push_back(std::move(fn));
   }
+  wake();
+}
+
+void Loop::wake() {
+#if SSEKIT_EPOLL_LOOP
+  const uint64_t one = 1;
+  // A full counter (EAGAIN) already means "wake up".
+  while (::write(wake_fd_, &one, sizeof one) < 0 && errno == EINTR) {
+  }
+#else
   curl_multi_wakeup(multi_);
+#endif
+}
+
+bool Loop::commands_pending() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !queue_.empty();
 }
 
 Loop::TimerKey Loop::add_timer(uint64_t delay_ms, std::function<void()> fn) {
@@ -96,22 +148,116 @@ void Loop::run_timers() {
   }
 }
 
+void Loop::read_messages() {
+  int left = 0;
+  while (CURLMsg *msg = curl_multi_info_read(multi_, &left)) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    Stream *stream = nullptr;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &stream);
+    if (stream != nullptr) stream->on_transfer_done(msg->easy_handle, msg->data.result);
+  }
+}
+
 long Loop::wait_ms() {
+  auto until = [](Clock::time_point t) {
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(t - Clock::now()).count();
+    // Round up so the deadline has passed when the wait ends.
+    return ms <= 0 ? 0L : static_cast<long>(ms) + 1;
+  };
+  long wait = kMaxWaitMs;
+#if SSEKIT_EPOLL_LOOP
+  if (curl_due_) wait = std::min(wait, until(*curl_due_));
+#else
   long curl_ms = -1;
   curl_multi_timeout(multi_, &curl_ms);
-  // No timer and nothing for curl: sleep until woken; a bound keeps a lost
-  // wakeup from being fatal.
-  long wait = curl_ms < 0 ? 1000 : curl_ms;
-  if (!timers_.empty()) {
-    const auto due = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         timers_.begin()->first.first - Clock::now())
-                         .count();
-    // Round up so the timer is due when the wait ends.
-    const long timer_ms = due <= 0 ? 0 : static_cast<long>(due) + 1;
-    if (timer_ms < wait) wait = timer_ms;
-  }
+  if (curl_ms >= 0) wait = std::min(wait, curl_ms);
+#endif
+  if (!timers_.empty()) wait = std::min(wait, until(timers_.begin()->first.first));
   return wait;
 }
+
+#if SSEKIT_EPOLL_LOOP
+
+int Loop::socket_cb(CURL *, curl_socket_t s, int what, void *self, void *assigned) {
+  auto *loop = static_cast<Loop *>(self);
+  if (what == CURL_POLL_REMOVE) {
+    // The socket may be closed already, which removed it from epoll.
+    epoll_ctl(loop->epoll_fd_, EPOLL_CTL_DEL, s, nullptr);
+    curl_multi_assign(loop->multi_, s, nullptr);
+    return 0;
+  }
+  epoll_event ev{};
+  ev.events = ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0u) |
+              ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0u);
+  ev.data.fd = s;
+  // curl may hand back a socket number that a closed socket had: try both.
+  const int first = assigned != nullptr ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  if (epoll_ctl(loop->epoll_fd_, first, s, &ev) != 0) {
+    const int second = first == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(loop->epoll_fd_, second, s, &ev) != 0) return -1;
+  }
+  if (assigned == nullptr) curl_multi_assign(loop->multi_, s, loop);
+  return 0;
+}
+
+int Loop::timer_cb(CURLM *, long timeout_ms, void *self) {
+  auto *loop = static_cast<Loop *>(self);
+  if (timeout_ms < 0) {
+    loop->curl_due_.reset();
+  } else {
+    loop->curl_due_ = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  }
+  return 0;
+}
+
+void Loop::drive(curl_socket_t s, int events) {
+  int running = 0;
+  curl_multi_socket_action(multi_, s, events, &running);
+  read_messages();
+}
+
+void Loop::run() {
+  std::vector<std::function<void()>> batch;
+  epoll_event ready[64];
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      batch.swap(queue_);
+    }
+    for (auto &fn : batch) fn();
+    batch.clear();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_ && queue_.empty()) break;
+    }
+    run_timers();
+    if (curl_due_ && *curl_due_ <= Clock::now()) {
+      curl_due_.reset();
+      drive(CURL_SOCKET_TIMEOUT, 0);
+    }
+
+    const int wait = commands_pending() ? 0 : static_cast<int>(wait_ms());
+    const int n = epoll_wait(epoll_fd_, ready, 64, wait);
+    for (int i = 0; i < n; ++i) {
+      const int fd = ready[i].data.fd;
+      if (fd == wake_fd_) {
+        uint64_t count;
+        while (::read(wake_fd_, &count, sizeof count) < 0 && errno == EINTR) {
+        }
+        continue;
+      }
+      const uint32_t e = ready[i].events;
+      int flags = 0;
+      if ((e & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) != 0) flags |= CURL_CSELECT_IN;
+      if ((e & EPOLLOUT) != 0) flags |= CURL_CSELECT_OUT;
+      if ((e & EPOLLERR) != 0) flags |= CURL_CSELECT_ERR;
+      drive(fd, flags);
+    }
+  }
+}
+
+#else
 
 void Loop::run() {
   std::vector<std::function<void()>> batch;
@@ -127,24 +273,14 @@ void Loop::run() {
       if (stop_ && queue_.empty()) break;
     }
     run_timers();
-
     int running = 0;
     curl_multi_perform(multi_, &running);
-    int left = 0;
-    while (CURLMsg *msg = curl_multi_info_read(multi_, &left)) {
-      if (msg->msg != CURLMSG_DONE) continue;
-      Stream *stream = nullptr;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &stream);
-      if (stream != nullptr) stream->on_transfer_done(msg->easy_handle, msg->data.result);
-    }
-
-    bool pending;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      pending = !queue_.empty();
-    }
-    if (!pending) curl_multi_poll(multi_, nullptr, 0, static_cast<int>(wait_ms()), nullptr);
+    read_messages();
+    if (!commands_pending())
+      curl_multi_poll(multi_, nullptr, 0, static_cast<int>(wait_ms()), nullptr);
   }
 }
+
+#endif
 
 }  // namespace ssekit

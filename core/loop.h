@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 
 #include <chrono>
+#include <optional>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -16,6 +17,14 @@
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+// Linux gets an epoll loop driven by curl_multi_socket_action; elsewhere (or
+// with SSEKIT_PORTABLE_LOOP) curl_multi_poll over every transfer.
+#if defined(__linux__) && !defined(SSEKIT_PORTABLE_LOOP)
+#define SSEKIT_EPOLL_LOOP 1
+#else
+#define SSEKIT_EPOLL_LOOP 0
+#endif
 
 namespace ssekit {
 
@@ -55,8 +64,22 @@ class Loop {
   void run();
   void run_timers();
   long wait_ms();
+  void wake();
+  void read_messages();
+  bool commands_pending();
 
   CURLM *multi_ = nullptr;
+#if SSEKIT_EPOLL_LOOP
+  // curl tells the loop which sockets to watch (socket_cb) and when to call
+  // it back (timer_cb); epoll then wakes it for ready sockets only, so a pass
+  // costs what is ready, not every transfer on the loop.
+  static int socket_cb(CURL *easy, curl_socket_t s, int what, void *loop, void *assigned);
+  static int timer_cb(CURLM *multi, long timeout_ms, void *loop);
+  void drive(curl_socket_t s, int events);
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;  // an eventfd
+  std::optional<Clock::time_point> curl_due_;
+#endif
   std::thread thread_;
   std::thread::id thread_id_;
 

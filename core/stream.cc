@@ -11,6 +11,12 @@ namespace {
 // Replayed ids remembered for dedupe.
 constexpr size_t kSeenIds = 4096;
 
+// Counters have one writer, the loop thread: a plain add, published with a
+// relaxed store, is enough and avoids a locked instruction per event.
+void bump(std::atomic<uint64_t> &counter, uint64_t n = 1) {
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
 int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -256,7 +262,7 @@ void Stream::remember_id() {
 void Stream::connect() {
   if (stopped_ || closing()) return;
   set_state(SSEKIT_STATE_CONNECTING);
-  attempts_.fetch_add(1, std::memory_order_relaxed);
+  bump(attempts_);
 
   response_headers_.clear();
   status_ = 0;
@@ -366,6 +372,9 @@ bool Stream::setup_request() {
   if (http::iequals(std::string_view(url).substr(0, 8), "https://"))
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  // Fewer, larger reads: a quarter of the system calls of curl's 16 KiB
+  // default on a fast stream, and an idle stream never touches the pages.
+  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 65536L);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opts_.connect_timeout_ms));
 
   if (opts_.body) {
@@ -504,7 +513,7 @@ void Stream::open_response(long code) {
   opened_ = true;
   opened_at_ms_ = now_ms();
   auth_retried_ = false;
-  connections_.fetch_add(1, std::memory_order_relaxed);
+  bump(connections_);
   if (redirected_ && permanent_redirect_) {
     // Later reconnects go straight to where a permanent redirect pointed.
     char *effective = nullptr;
@@ -527,7 +536,7 @@ size_t Stream::on_body(char *p, size_t n) {
   // The body of a redirect being followed, or of an answer already refused.
   if (!opened_) return n;
   if (paused_) return CURL_WRITEFUNC_PAUSE;
-  bytes_.fetch_add(n, std::memory_order_relaxed);
+  bump(bytes_, n);
   last_byte_ns_ = steady_ns();
   const int rc = parser_.feed(p, n);
   remember_id();
@@ -554,7 +563,7 @@ bool Stream::deliver_event(const ssekit_event *ev) {
   if (opts_.dedupe && parser_.event_has_id()) {
     std::string id(ev->id, ev->id_len);
     if (seen_ids_.count(id) != 0) {
-      deduped_.fetch_add(1, std::memory_order_relaxed);
+      bump(deduped_);
       return true;
     }
     seen_ids_.insert(id);
@@ -564,7 +573,7 @@ bool Stream::deliver_event(const ssekit_event *ev) {
       seen_order_.pop_front();
     }
   }
-  events_.fetch_add(1, std::memory_order_relaxed);
+  bump(events_);
   const std::string_view type(ev->type, ev->type_len);
   for (const auto &listener : cb_.listeners) {
     if (listener.first == type) {
