@@ -340,7 +340,8 @@ typedef int (*ssekit_auth_cb)(int http_status, ssekit_headers *headers,
 /* Loops. */
 
 /* A new loop with its own I/O thread. NULL if the thread or memory could not
- * be had. */
+ * be had. (The default loop is never freed, so that streams still running
+ * while a process exits do not touch a destroyed loop; close them first.) */
 SSEKIT_EXTERN ssekit_loop *ssekit_loop_new(void);
 /* Closes every stream still on the loop (as ssekit_stream_close), stops its
  * thread and frees it. Must not be called from the loop's own thread (a
@@ -397,7 +398,12 @@ SSEKIT_EXTERN int ssekit_stream_set_max_attempts(ssekit_stream *s,
                                                  uint32_t attempts);
 SSEKIT_EXTERN int ssekit_stream_set_max_retry_time(ssekit_stream *s,
                                                    uint64_t ms);
-/* Statuses. By default 5xx, 408 and 429 reconnect (after Retry-After, in
+/* What reconnects and what fails. Network errors, connect and read
+ * timeouts, TLS handshake failures, exceeded parser limits and a clean end
+ * of the body (unless on_end is FINISH) reconnect. A wrong Content-Type,
+ * too many redirects, a certificate that does not verify, a hook that
+ * refuses and a request that cannot be made fail the stream.
+ * Statuses: by default 5xx, 408 and 429 reconnect (after Retry-After, in
  * seconds or as an HTTP date, if the server sent one and it is longer than
  * the backoff); 204 and every other status fail the stream. Strict mode
  * behaves as a browser: every status but 200 fails. */
