@@ -59,6 +59,8 @@ void TestServer::Start(const ServerOptions& options) {
     auto info = nlohmann::json::parse(ssekit_test_support::ReadFirstLine(ready));
     port_ = info.at("port").get<int>();
     ca_file_ = info.at("ca_file").get<std::string>();
+    client_cert_ = info.value("client_cert", std::string());
+    client_key_ = info.value("client_key", std::string());
   } catch (const std::exception& e) {
     error_ = std::string("bad ready file: ") + e.what();
   }

@@ -37,6 +37,10 @@ class TestServer {
   bool tls() const { return tls_; }
   // The PEM file a client must trust when tls() is true.
   const std::string& ca_file() const { return ca_file_; }
+  // A client certificate (PEM) and its key, signed by the same CA; the
+  // server's /echo reports its CN. Empty unless tls().
+  const std::string& client_cert() const { return client_cert_; }
+  const std::string& client_key() const { return client_key_; }
   // scheme://host:port + path (path starts with '/').
   std::string Url(const std::string& path,
                   const std::string& host = "127.0.0.1") const;
@@ -59,6 +63,8 @@ class TestServer {
   bool tls_ = false;
   std::string scheme_ = "http";
   std::string ca_file_;
+  std::string client_cert_;
+  std::string client_key_;
 };
 
 // The header value of a recorded request (lower-case name), or "" and false.

@@ -14,19 +14,27 @@ Once every listener is up, one JSON line is written atomically to the ready
 file (and printed to stdout):
 
     {"port": 40123, "tls": false, "ca_file": "", "cert_file": "",
+     "client_cert": "", "client_key": "",
      "scheme": "http", "hosts": ["127.0.0.1", "127.0.0.2"], "pid": 4242}
 
 `ca_file` is the PEM file a client trusts (CURLOPT_CAINFO) when `tls` is true;
-the certificate names localhost and every listening address. All addresses
-share one port. SIGTERM or SIGINT stops the server within a fraction of a
-second; so does the end of standard input with `--watch-stdin` (a harness that
-dies closes the pipe), and `--max-lifetime` seconds (default 1800, 0 = never).
+the certificate names localhost and every listening address. The same CA also
+signs a client certificate (`client_cert`, PEM, and its unencrypted key
+`client_key`, subject CN `ssekit test client`); the server asks every TLS
+client for a certificate but does not require one, and /echo reports the CN
+of a verified one. All addresses share one port. SIGTERM or SIGINT stops the
+server within a fraction of a second; so does the end of standard input with
+`--watch-stdin` (a harness that dies closes the pipe), and `--max-lifetime`
+seconds (default 1800, 0 = never).
 `ServerProcess` at the bottom of this module does all of this for Python tests.
 
 HTTP
 ----
 HTTP/1.1 with keep-alive (turned off by `--no-keepalive`, a request's
-`Connection: close`, or HTTP/1.0). Request bodies may use Content-Length or
+`Connection: close`, or HTTP/1.0). A request target in absolute form
+(`GET http://host/echo HTTP/1.1`, as clients send it to a proxy) is routed by
+its path, so the server can stand in for an HTTP proxy; /echo and /_requests
+show the target as sent. Request bodies may use Content-Length or
 chunked encoding; `Expect: 100-continue` is answered. Every method is accepted
 on every route; HEAD gets the headers only. Stream bodies are chunked unless
 the query says `framing=close` (the body then ends when the connection
@@ -127,8 +135,9 @@ Routes
                  (Content-Encoding: gzip, a sync flush after every event)
                  when the request's Accept-Encoding allows gzip, or always
                  with force=1; otherwise identity. Vary: Accept-Encoding.
-/echo?end=close|hang
-                 a text/event-stream reflecting the request, one event each:
+/echo?end=close|hang&set_cookie=C
+                 a text/event-stream reflecting the request, one event each
+                 (with set_cookie, the response carries `Set-Cookie: C`):
                    event: method         data: GET
                    event: target         data: /echo?x=1
                    event: headers        data: JSON object, lower-case names,
@@ -138,6 +147,9 @@ Routes
                    event: body           data: the body (UTF-8, invalid bytes
                                          replaced), one data line per LF-
                                          separated line (CR is not preserved)
+                   event: client_cert    data: the subject CN of the client's
+                                         verified certificate, or "" (TLS
+                                         connections only)
 /flaky?fail=N&key=K&how=status|drop|rst&status=S&retry_after=V
                  the first N requests (default 1) for key K (default "")
                  fail: with status S (default 500, optional Retry-After), by
@@ -342,6 +354,7 @@ class Connection:
         self.peer = _addr(writer.get_extra_info("peername"))
         self.local = _addr(writer.get_extra_info("sockname"))
         self.tls = writer.get_extra_info("sslcontext") is not None
+        self.client_cn = _common_name(writer.get_extra_info("peercert"))
         self.closed = False
 
     def gone(self) -> bool:
@@ -591,6 +604,18 @@ def _addr(info: object) -> str:
         host = str(info[0])
         return f"[{host}]:{info[1]}" if ":" in host else f"{host}:{info[1]}"
     return str(info)
+
+
+def _common_name(peercert: object) -> str:
+    """The subject CN of a certificate as ssl.SSLSocket.getpeercert() gives
+    it; "" when the client sent none."""
+    if not isinstance(peercert, dict):
+        return ""
+    for rdn in peercert.get("subject", ()):
+        for name, value in rdn:
+            if name == "commonName":
+                return _one_line(str(value))
+    return ""
 
 
 def _one_line(value: str) -> str:
@@ -1001,7 +1026,12 @@ class SseTestServer:
             ["event: body_length", f"data: {len(req.body)}"],
             ["event: body"] + [f"data: {line.replace(chr(13), '')}" for line in body_lines],
         ]
-        await self.start_stream(req, resp, None)
+        if conn.tls:
+            blocks.append(["event: client_cert", f"data: {conn.client_cn}"])
+        extra: list[tuple[str, str]] = []
+        if req.params.has("set_cookie"):
+            extra.append(("Set-Cookie", req.params.text("set_cookie") or ""))
+        await self.start_stream(req, resp, None, extra=extra)
         await resp.send("".join("\n".join(b) + "\n\n" for b in blocks).encode())
         if end == "hang":
             await conn.idle(None)
@@ -1078,13 +1108,16 @@ class SseTestServer:
         self.flaky.clear()
         await resp.simple(200, b'{"ok": true}\n', "application/json")
 
-    def make_tls_context(self, cert_dir: str) -> tuple[ssl.SSLContext, str, str]:
-        ca_file, cert_file, key_file = generate_certificates(
-            cert_dir, [self.args.host] + self.args.also_host)
+    def make_tls_context(self, cert_dir: str) -> tuple[ssl.SSLContext, dict[str, str]]:
+        files = generate_certificates(cert_dir, [self.args.host] + self.args.also_host)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(cert_file, key_file)
+        ctx.load_cert_chain(files["cert_file"], files["key_file"])
         ctx.set_alpn_protocols(["http/1.1"])
-        return ctx, ca_file, cert_file
+        # Optional, so clients without a certificate still connect, and /echo
+        # can tell whether one was sent.
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+        ctx.load_verify_locations(files["ca_file"])
+        return ctx, files
 
     def bind_all(self) -> list[socket.socket]:
         hosts = [self.args.host] + self.args.also_host
@@ -1118,18 +1151,20 @@ class SseTestServer:
             loop.add_signal_handler(sig, self.stopping.set)
         made_dir = None
         ctx = None
-        ca_file = cert_file = ""
+        files = {"ca_file": "", "cert_file": "", "client_cert": "", "client_key": ""}
         try:
             if self.args.tls:
                 cert_dir = self.args.cert_dir
                 if cert_dir is None:
                     cert_dir = made_dir = tempfile.mkdtemp(prefix="sse-test-server-")
-                ctx, ca_file, cert_file = self.make_tls_context(cert_dir)
+                ctx, files = self.make_tls_context(cert_dir)
             servers = [await asyncio.start_server(self.handle, sock=s, ssl=ctx,
                                                   limit=MAX_HEADER_BYTES)
                        for s in self.bind_all()]
-            ready = {"port": self.port, "tls": bool(self.args.tls), "ca_file": ca_file,
-                     "cert_file": cert_file, "scheme": self.scheme,
+            ready = {"port": self.port, "tls": bool(self.args.tls),
+                     "ca_file": files["ca_file"], "cert_file": files["cert_file"],
+                     "client_cert": files["client_cert"], "client_key": files["client_key"],
+                     "scheme": self.scheme,
                      "hosts": [self.args.host] + self.args.also_host, "pid": os.getpid()}
             line = json.dumps(ready)
             if self.args.ready_file:
@@ -1156,9 +1191,11 @@ class SseTestServer:
 
 
 def _quiet_exception_handler(loop: asyncio.AbstractEventLoop, context: dict) -> None:
-    """Peers vanishing mid-write or mid-handshake is what this server is for."""
+    """Peers vanishing mid-write or mid-handshake is what this server is for,
+    and so is shutting down with connections (TLS handshakes too) in flight."""
     exc = context.get("exception")
-    if isinstance(exc, (ConnectionError, ssl.SSLError, ClientGone, TimeoutError)):
+    if isinstance(exc, (ConnectionError, ssl.SSLError, ClientGone, TimeoutError,
+                        asyncio.CancelledError)):
         return
     loop.default_exception_handler(context)
 
@@ -1175,18 +1212,26 @@ def _watch_stdin(loop: asyncio.AbstractEventLoop, stopping: asyncio.Event) -> No
     threading.Thread(target=wait_eof, name="stdin-watch", daemon=True).start()
 
 
-def generate_certificates(directory: str, hosts: list[str]) -> tuple[str, str, str]:
-    """Creates a CA and a server certificate it signs; returns the CA, the
-    server certificate and its key. A separate CA (rather than one self-signed
+CLIENT_CERT_CN = "ssekit test client"
+
+
+def generate_certificates(directory: str, hosts: list[str]) -> dict[str, str]:
+    """Creates a CA, a server certificate and a client certificate it signs;
+    returns the paths as ca_file, cert_file and key_file (the server's), and
+    client_cert and client_key. A separate CA (rather than one self-signed
     leaf) keeps strict verifiers happy: the trust anchor is a real CA and the
-    leaf is not."""
+    leaves are not."""
     ca_key = os.path.join(directory, "ca.key")
     ca_file = os.path.join(directory, "ca.pem")
     key_file = os.path.join(directory, "server.key")
     csr_file = os.path.join(directory, "server.csr")
     cert_file = os.path.join(directory, "server.pem")
+    client_key = os.path.join(directory, "client.key")
+    client_csr = os.path.join(directory, "client.csr")
+    client_cert = os.path.join(directory, "client.pem")
     config = os.path.join(directory, "openssl.cnf")
     ext_file = os.path.join(directory, "server.ext")
+    client_ext = os.path.join(directory, "client.ext")
     names = ["DNS:localhost", "IP:127.0.0.1"]
     for host in hosts:
         entry = f"IP:{host}" if _is_ip(host) else f"DNS:{host}"
@@ -1197,21 +1242,28 @@ def generate_certificates(directory: str, hosts: list[str]) -> tuple[str, str, s
                 "[ca]\nbasicConstraints = critical, CA:TRUE\n"
                 "keyUsage = critical, keyCertSign, cRLSign\n"
                 "subjectKeyIdentifier = hash\n")
+    leaf = ("basicConstraints = critical, CA:FALSE\n"
+            "keyUsage = critical, digitalSignature, keyEncipherment\n"
+            "authorityKeyIdentifier = keyid\n")
     with open(ext_file, "w", encoding="utf-8") as f:
-        f.write("basicConstraints = critical, CA:FALSE\n"
-                "keyUsage = critical, digitalSignature, keyEncipherment\n"
-                "extendedKeyUsage = serverAuth\n"
-                "authorityKeyIdentifier = keyid\n"
+        f.write(leaf + "extendedKeyUsage = serverAuth\n"
                 f"subjectAltName = {', '.join(names)}\n")
+    with open(client_ext, "w", encoding="utf-8") as f:
+        f.write(leaf + "extendedKeyUsage = clientAuth\n")
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    serial = str(random.getrandbits(63))
+    serial = random.getrandbits(62)
     commands = [
         ["openssl", "req", "-x509", *ec, "-config", config, "-extensions", "ca",
          "-keyout", ca_key, "-out", ca_file, "-days", "3", "-subj", "/CN=ssekit test CA"],
         ["openssl", "req", "-new", *ec, "-config", config,
          "-keyout", key_file, "-out", csr_file, "-subj", "/CN=localhost"],
         ["openssl", "x509", "-req", "-in", csr_file, "-CA", ca_file, "-CAkey", ca_key,
-         "-set_serial", serial, "-days", "2", "-extfile", ext_file, "-out", cert_file],
+         "-set_serial", str(serial), "-days", "2", "-extfile", ext_file, "-out", cert_file],
+        ["openssl", "req", "-new", *ec, "-config", config,
+         "-keyout", client_key, "-out", client_csr, "-subj", f"/CN={CLIENT_CERT_CN}"],
+        ["openssl", "x509", "-req", "-in", client_csr, "-CA", ca_file, "-CAkey", ca_key,
+         "-set_serial", str(serial + 1), "-days", "2", "-extfile", client_ext,
+         "-out", client_cert],
     ]
     for cmd in commands:
         try:
@@ -1221,7 +1273,8 @@ def generate_certificates(directory: str, hosts: list[str]) -> tuple[str, str, s
         except subprocess.CalledProcessError as e:
             raise SystemExit(f"sse_test_server: {' '.join(cmd[:2])} failed:\n"
                              + e.stderr.decode(errors="replace")) from None
-    return ca_file, cert_file, key_file
+    return {"ca_file": ca_file, "cert_file": cert_file, "key_file": key_file,
+            "client_cert": client_cert, "client_key": client_key}
 
 
 def _is_ip(host: str) -> bool:

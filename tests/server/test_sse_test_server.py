@@ -571,6 +571,26 @@ class EchoAndRecordTests(ServerTestCase):
         self.get("/_reset")
         self.assertEqual(self.requests(), [])
 
+    def test_echo_set_cookie_and_no_client_cert_event_without_tls(self) -> None:
+        resp, body = self.get("/echo?set_cookie=" + "sid%3Dabc%3B%20Path%3D%2F")
+        self.assertEqual(resp.getheader("Set-Cookie"), "sid=abc; Path=/")
+        types = [e["type"] for e in parse_sse(body)[0]]
+        self.assertEqual(types, ["method", "target", "headers", "last_event_id",
+                                 "body_length", "body"])
+        resp, _ = self.get("/echo")
+        self.assertIsNone(resp.getheader("Set-Cookie"))
+
+    def test_absolute_form_target_is_routed_by_path(self) -> None:
+        target = "http://proxy-test.invalid/echo?x=1"
+        self.get("/_reset")
+        resp = self.raw(target)
+        self.assertEqual(resp.status, 200)
+        got = {e["type"]: e["data"] for e in parse_sse(resp.body)[0]}
+        self.assertEqual(got["target"], target)
+        [record] = self.requests(path="/echo")
+        self.assertEqual((record["target"], record["path"], record["query"]),
+                         (target, "/echo", {"x": "1"}))
+
     def test_request_body_limit(self) -> None:
         resp = self.raw("/echo", method="POST",
                         headers={"Content-Length": str(sts.DEFAULT_MAX_BODY + 1)}, body=b"")
@@ -622,6 +642,24 @@ class TlsTests(unittest.TestCase):
         finally:
             conn.close()
 
+    def test_client_certificate_is_optional_and_its_cn_echoed(self) -> None:
+        info = self.server.info
+        self.assertTrue(os.path.isfile(info["client_cert"]))
+        self.assertTrue(os.path.isfile(info["client_key"]))
+        with_cert = ssl.create_default_context(cafile=self.server.ca_file)
+        with_cert.load_cert_chain(info["client_cert"], info["client_key"])
+        without = ssl.create_default_context(cafile=self.server.ca_file)
+        for ctx, want in ((with_cert, sts.CLIENT_CERT_CN), (without, "")):
+            client = RawClient(self.server.port, tls=ctx)
+            try:
+                client.send("/echo")
+                events = parse_sse(client.response().body)[0]
+            finally:
+                client.close()
+            got = {e["type"]: e["data"] for e in events}
+            self.assertEqual(got["client_cert"], want)
+            self.assertEqual(events[-1]["type"], "client_cert")
+
     def test_untrusted_without_ca(self) -> None:
         ctx = ssl.create_default_context()
         with self.assertRaises(ssl.SSLCertVerificationError):
@@ -652,7 +690,8 @@ class LifecycleTests(unittest.TestCase):
                 with open(ready, encoding="utf-8") as f:
                     self.assertEqual(f.read(), line)
                 info = json.loads(line)
-                self.assertEqual((info["tls"], info["ca_file"]), (False, ""))
+                self.assertEqual((info["tls"], info["ca_file"], info["client_cert"],
+                                  info["client_key"]), (False, "", "", ""))
                 stream = RawClient(info["port"])
                 stream.send("/events?count=-1&interval_ms=5")
                 stream.read_head(RawResponse())
