@@ -332,12 +332,15 @@ bool Stream::setup_request() {
   // after the colon tells curl to leave the header out.
   if (opts_.body) append("Expect:");
 
+  // One easy handle for every attempt, never reset: each attempt sets the
+  // same options again (only the URL and headers change), and
+  // curl_easy_reset in libcurl 7.88 leaks the cookie file list.
   if (easy_ == nullptr) {
     easy_ = curl_easy_init();
     if (easy_ == nullptr) throw std::bad_alloc();
-  } else {
-    // Keeps live connections, the DNS and TLS session caches and cookies.
-    curl_easy_reset(easy_);
+    // Read once; the handle keeps the jar, with what servers set, from then on.
+    if (opts_.cookie_file)
+      curl_easy_setopt(easy_, CURLOPT_COOKIEFILE, opts_.cookie_file->c_str());
   }
   CURL *e = easy_;
   const std::string url = !opts_.last_event_id_param.empty() && !last_id.empty()
@@ -369,8 +372,8 @@ bool Stream::setup_request() {
   // Waiting for a connection that may multiplex lets streams to one HTTP/2
   // host share it; only TLS can negotiate HTTP/2 (ALPN), and over plain
   // HTTP/1.1 the wait would last as long as the first stream does.
-  if (http::iequals(std::string_view(url).substr(0, 8), "https://"))
-    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+  curl_easy_setopt(e, CURLOPT_PIPEWAIT,
+                   http::iequals(std::string_view(url).substr(0, 8), "https://") ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   // Fewer, larger reads: a quarter of the system calls of curl's 16 KiB
   // default on a fast stream, and an idle stream never touches the pages.
@@ -401,7 +404,6 @@ bool Stream::setup_request() {
     curl_easy_setopt(e, CURLOPT_SSLCERT, opts_.client_cert.c_str());
   if (!opts_.client_key.empty()) curl_easy_setopt(e, CURLOPT_SSLKEY, opts_.client_key.c_str());
   if (opts_.proxy) curl_easy_setopt(e, CURLOPT_PROXY, opts_.proxy->c_str());
-  if (opts_.cookie_file) curl_easy_setopt(e, CURLOPT_COOKIEFILE, opts_.cookie_file->c_str());
   return true;
 }
 
