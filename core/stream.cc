@@ -254,9 +254,12 @@ void Stream::detach_transfer() {
 }
 
 void Stream::remember_id() {
+  // Runs after every read. Only this thread writes the copy, so comparing
+  // needs no lock; other threads' reads are guarded by the write's lock.
   const std::string_view id = parser_.last_event_id();
+  if (shared_last_id_ == id) return;
   std::lock_guard<std::mutex> lock(shared_mu_);
-  if (shared_last_id_ != id) shared_last_id_.assign(id.data(), id.size());
+  shared_last_id_.assign(id.data(), id.size());
 }
 
 void Stream::connect() {
