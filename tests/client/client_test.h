@@ -48,6 +48,13 @@ bool PollUntil(Pred pred, milliseconds timeout = milliseconds(5000)) {
   }
 }
 
+// Fails the test once per error callback the stream made.
+inline void ExpectNoErrors(Recorder& rec) {
+  for (const auto& e : rec.Get(&Recorder::errors)) {
+    ADD_FAILURE() << "unexpected error " << e.code << ": " << e.message;
+  }
+}
+
 inline std::string StreamUrl(const ssekit_stream* s) {
   char buf[2048];
   std::size_t len = 0;

@@ -383,9 +383,7 @@ TEST_F(LifecycleTest, PauseStopsDeliveryAndResumeContinuesOnTheSameConnection) {
   ASSERT_TRUE(rec.WaitEvents(later + 5));
   ASSERT_EQ(ssekit_stream_close(s.get()), SSEKIT_OK);
 
-  for (const auto& e : rec.Get(&Recorder::errors)) {
-    ADD_FAILURE() << "unexpected error " << e.code << ": " << e.message;
-  }
+  ExpectNoErrors(rec);
   auto ids = rec.Ids();
   for (std::size_t i = 0; i < ids.size(); ++i) {
     ASSERT_EQ(ids[i], std::to_string(i + 1)) << "event lost or repeated";

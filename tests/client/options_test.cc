@@ -311,9 +311,7 @@ TEST_F(ProxyTest, RequestsGoThroughTheNamedProxy) {
   ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
   ASSERT_TRUE(rec.WaitClosed());
 
-  for (const auto& e : rec.Get(&Recorder::errors)) {
-    ADD_FAILURE() << "unexpected error " << e.code << ": " << e.message;
-  }
+  ExpectNoErrors(rec);
   EXPECT_EQ(rec.Get(&Recorder::closed), std::vector<int>{SSEKIT_OK});
   const auto events = EchoEvents(rec);
   ASSERT_EQ(events.count("target"), 1u);
@@ -359,9 +357,7 @@ TEST_F(ProxyTest, EmptyProxyIgnoresTheProxyEnvironmentVariable) {
     ASSERT_EQ(ssekit_stream_set_on_end(s.get(), SSEKIT_END_FINISH), SSEKIT_OK);
     ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
     ASSERT_TRUE(rec.WaitClosed());
-    for (const auto& e : rec.Get(&Recorder::errors)) {
-      ADD_FAILURE() << "unexpected error " << e.code << ": " << e.message;
-    }
+    ExpectNoErrors(rec);
     EXPECT_EQ(rec.Get(&Recorder::closed), std::vector<int>{SSEKIT_OK});
     EXPECT_EQ(EchoEvents(rec)["target"], "/echo");
   }
@@ -424,9 +420,7 @@ TEST_F(ClientCertTest, ServerSeesTheClientCertificate) {
   ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
   ASSERT_TRUE(rec.WaitClosed());
 
-  for (const auto& e : rec.Get(&Recorder::errors)) {
-    ADD_FAILURE() << "unexpected error " << e.code << ": " << e.message;
-  }
+  ExpectNoErrors(rec);
   EXPECT_EQ(rec.Get(&Recorder::closed), std::vector<int>{SSEKIT_OK});
   const auto events = EchoEvents(rec);
   ASSERT_EQ(events.count("client_cert"), 1u);
@@ -478,9 +472,7 @@ TEST_F(CaPathTest, VerifiesTheServerWithAHashedCaDirectory) {
   ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
   ASSERT_TRUE(rec.WaitClosed());
 
-  for (const auto& e : rec.Get(&Recorder::errors)) {
-    ADD_FAILURE() << "unexpected error " << e.code << ": " << e.message;
-  }
+  ExpectNoErrors(rec);
   EXPECT_EQ(rec.Get(&Recorder::closed), std::vector<int>{SSEKIT_OK});
   EXPECT_EQ(rec.Ids(), (std::vector<std::string>{"1", "2"}));
 }

@@ -290,9 +290,7 @@ TEST_F(ReconnectTest, KeepAliveCommentsPreventTheReadTimeout) {
   ASSERT_TRUE(rec.WaitClosed());
 
   EXPECT_EQ(rec.Get(&Recorder::closed), std::vector<int>{SSEKIT_OK});
-  for (const auto& e : rec.Get(&Recorder::errors)) {
-    ADD_FAILURE() << "unexpected error " << e.code << ": " << e.message;
-  }
+  ExpectNoErrors(rec);
   EXPECT_EQ(rec.Ids(), (std::vector<std::string>{"1", "2", "3"}));
   auto comments = rec.Get(&Recorder::comments);
   EXPECT_GE(comments.size(), 5u);

@@ -309,9 +309,7 @@ TEST_F(TlsTest, VerifiesTheServerWithTheGivenCaFile) {
   ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
   ASSERT_TRUE(rec.WaitClosed());
 
-  for (const auto& e : rec.Get(&Recorder::errors)) {
-    ADD_FAILURE() << "unexpected error " << e.code << ": " << e.message;
-  }
+  ExpectNoErrors(rec);
   EXPECT_EQ(rec.Get(&Recorder::closed), std::vector<int>{SSEKIT_OK});
   EXPECT_EQ(rec.Ids(), (std::vector<std::string>{"1", "2"}));
 }
