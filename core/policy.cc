@@ -1,5 +1,7 @@
 #include "policy.h"
 
+#include <algorithm>
+
 namespace ssekit {
 namespace {
 
@@ -9,6 +11,7 @@ bool permanent(int code) {
   switch (code) {
     case SSEKIT_E_CONTENT_TYPE:
     case SSEKIT_E_TOO_MANY_REDIRECTS:
+    case SSEKIT_E_REDIRECT:
     case SSEKIT_E_REQUEST:
     case SSEKIT_E_HOOK:
     case SSEKIT_E_INVALID:
@@ -45,8 +48,10 @@ Decision decide(const RetryPolicy &policy, RetryState &state, const Outcome &out
       (policy.strict || !retryable_status(outcome.http_status)))
     return d;
 
-  // A connection that stayed healthy long enough ends the run of failures.
-  if (outcome.open_ms != 0 && outcome.open_ms >= policy.reset_after_ms) state = RetryState{};
+  // A connection that delivered an event, or stayed open long enough, was
+  // a success: the failures in a row start again from zero.
+  if (outcome.delivered || (outcome.open_ms != 0 && outcome.open_ms >= policy.reset_after_ms))
+    state = RetryState{};
   ++state.attempts;
   if (!state.first_failure_ms) state.first_failure_ms = now_ms;
 
@@ -55,15 +60,21 @@ Decision decide(const RetryPolicy &policy, RetryState &state, const Outcome &out
     return d;
   }
 
-  uint64_t delay = base_ms;
-  for (uint32_t i = 1; i < state.attempts && delay < policy.max_delay_ms; ++i)
+  const uint64_t floor = std::min(policy.min_delay_ms, kMaxDurationMs);
+  const uint64_t cap = std::max(std::min(policy.max_delay_ms, kMaxDurationMs), floor);
+  uint64_t delay = std::max(base_ms, floor);
+  for (uint32_t i = 1; i < state.attempts && delay < cap; ++i)
     delay = delay > UINT64_MAX / 2 ? UINT64_MAX : delay * 2;
-  if (delay > policy.max_delay_ms) delay = policy.max_delay_ms;
+  delay = std::min(delay, cap);
   if (jitter > 0 && jitter < 1)
     delay -= static_cast<uint64_t>(static_cast<double>(delay / 2) * jitter);
-  // The server knows best when it will be back.
-  if (outcome.retry_after_ms && *outcome.retry_after_ms > delay)
-    delay = *outcome.retry_after_ms;
+  delay = std::max(delay, floor);
+  // The server knows best when it will be back, within reason.
+  if (outcome.retry_after_ms) {
+    const uint64_t after = std::min(*outcome.retry_after_ms,
+                                    std::min(policy.max_retry_after_ms, kMaxDurationMs));
+    delay = std::max(delay, after);
+  }
 
   if (policy.max_retry_time_ms != 0 &&
       saturating_add(now_ms, delay) - *state.first_failure_ms > policy.max_retry_time_ms) {

@@ -16,6 +16,7 @@ struct Outcome {
   int http_status = 0;
   std::optional<uint64_t> retry_after_ms;  // from a Retry-After header
   uint64_t open_ms = 0;       // how long the connection was open (0: never)
+  bool delivered = false;     // the connection delivered at least one event
   // Set for failures retrying cannot fix whatever their code, such as a
   // certificate that does not verify.
   bool fatal = false;
@@ -38,7 +39,9 @@ bool retryable_status(int status);
 
 // now_ms: a monotonic clock reading; base_ms: the reconnection time (the
 // initial delay or the server's latest `retry`); jitter: a number in [0, 1)
-// that takes up to half off the delay.
+// that takes up to half off the delay. The delay of failure n in a row is
+// min(max_delay, max(base, min_delay) * 2^(n-1)), jittered, then raised to
+// min_delay, then to a Retry-After (capped at max_retry_after) if longer.
 Decision decide(const RetryPolicy &policy, RetryState &state, const Outcome &outcome,
                 uint64_t now_ms, uint64_t base_ms, double jitter);
 

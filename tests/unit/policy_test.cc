@@ -109,7 +109,7 @@ TEST(Policy, RetryAfterWinsWhenLongerThanTheBackoff) {
   RetryState st;
   EXPECT_EQ(decide(p, st, status(503, 7000), 0, 100, 0.0).delay_ms, 7000u);
   RetryState st2;
-  EXPECT_EQ(decide(p, st2, status(503, 10), 0, 100, 0.0).delay_ms, 100u);
+  EXPECT_EQ(decide(p, st2, status(503, 10), 0, 1000, 0.0).delay_ms, 1000u);
 }
 
 TEST(Policy, CleanEndFinishesOneShotStreams) {
@@ -150,6 +150,79 @@ TEST(Policy, HugeDelaysSaturateInsteadOfOverflowing) {
     ASSERT_EQ(d.action, Decision::kRetry);
     ASSERT_GE(d.delay_ms, last);
     last = d.delay_ms;
+  }
+}
+
+TEST(Policy, RetryZeroCannotGoBelowTheFloor) {
+  // A server sending `retry: 0` and ending every response.
+  RetryPolicy p;  // 250 ms floor
+  RetryState st;
+  const uint64_t expected[] = {250, 500, 1000, 2000};
+  for (uint64_t want : expected) {
+    const Decision d = decide(p, st, ended(), 0, 0, 0.0);
+    ASSERT_EQ(d.action, Decision::kRetry);
+    EXPECT_EQ(d.delay_ms, want);
+  }
+}
+
+TEST(Policy, TheFloorAppliesAfterJitter) {
+  RetryPolicy p;
+  RetryState st;
+  EXPECT_EQ(decide(p, st, ended(), 0, 300, 0.999999).delay_ms, 250u);
+  p.min_delay_ms = 0;  // a caller may lower it explicitly
+  RetryState st2;
+  EXPECT_EQ(decide(p, st2, ended(), 0, 0, 0.5).delay_ms, 0u);
+}
+
+TEST(Policy, AConnectionThatDeliveredAnEventResetsTheBackoff) {
+  // A polling server: `retry: 200`, one event, a clean end, every time.
+  RetryPolicy p;
+  RetryState st;
+  Outcome polled = ended(5);
+  polled.delivered = true;
+  for (int i = 0; i < 6; ++i) {
+    const Decision d = decide(p, st, polled, 0, 200, 0.0);
+    ASSERT_EQ(d.action, Decision::kRetry);
+    EXPECT_EQ(d.delay_ms, 250u) << i;  // the base, raised to the floor
+  }
+  EXPECT_EQ(st.attempts, 1u);
+}
+
+TEST(Policy, MaxAttemptsCountsFailuresInARowOnly) {
+  RetryPolicy p;
+  p.max_attempts = 2;
+  RetryState st;
+  Outcome good = ended();
+  good.delivered = true;
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(decide(p, st, ended(), 0, 10, 0.0).action, Decision::kRetry);
+    EXPECT_EQ(decide(p, st, good, 0, 10, 0.0).action, Decision::kRetry);
+  }
+  decide(p, st, ended(), 0, 10, 0.0);
+  EXPECT_EQ(decide(p, st, ended(), 0, 10, 0.0).code, SSEKIT_E_RETRIES_EXHAUSTED);
+}
+
+TEST(Policy, RetryAfterIsCappedButOverridesTheBackoffCap) {
+  RetryPolicy p;  // 30 s backoff cap, 10 min Retry-After cap
+  RetryState st;
+  EXPECT_EQ(decide(p, st, status(503, 120000), 0, 100, 0.0).delay_ms, 120000u);
+  RetryState st2;
+  // Fri, 31 Dec 9999 23:59:59 GMT, as milliseconds from now.
+  const uint64_t far = uint64_t{253402300799} * 1000;
+  EXPECT_EQ(decide(p, st2, status(503, far), 0, 100, 0.0).delay_ms, 600000u);
+  RetryState st3;
+  EXPECT_EQ(decide(p, st3, status(503, UINT64_MAX), 0, 100, 0.0).delay_ms, 600000u);
+}
+
+TEST(Policy, DelaysNeverExceedWhatTheTimersTake) {
+  RetryPolicy p;
+  p.max_delay_ms = UINT64_MAX;
+  p.max_retry_after_ms = UINT64_MAX;
+  RetryState st;
+  for (int i = 0; i < 80; ++i) {
+    const Decision d = decide(p, st, status(503, UINT64_MAX), 0, UINT64_MAX, 0.0);
+    ASSERT_EQ(d.action, Decision::kRetry);
+    ASSERT_LE(d.delay_ms, kMaxDurationMs);
   }
 }
 
