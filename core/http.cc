@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <new>
 #include <string>
 
 namespace ssekit::http {
@@ -109,6 +110,50 @@ std::string with_query_param(std::string_view url, std::string_view name,
   percent_encode(value, out);
   out.append(fragment);
   return out;
+}
+
+std::optional<UrlParts> parse_url(std::string_view url, std::string_view base) {
+  CURLU *h = curl_url();
+  if (h == nullptr) throw std::bad_alloc();
+  struct Free {
+    CURLU *h;
+    ~Free() { curl_url_cleanup(h); }
+  } guard{h};
+  const unsigned flags = CURLU_NON_SUPPORT_SCHEME;
+  // A relative URL is resolved against the one already in the handle.
+  if (!base.empty() && curl_url_set(h, CURLUPART_URL, std::string(base).c_str(), flags) != CURLUE_OK)
+    return std::nullopt;
+  if (curl_url_set(h, CURLUPART_URL, std::string(url).c_str(), flags) != CURLUE_OK)
+    return std::nullopt;
+  auto get = [h](CURLUPart part, unsigned f, std::string *out) {
+    char *v = nullptr;
+    if (curl_url_get(h, part, &v, f) != CURLUE_OK || v == nullptr) return false;
+    *out = v;
+    curl_free(v);
+    return true;
+  };
+  UrlParts parts;
+  std::string host, port;
+  if (!get(CURLUPART_URL, 0, &parts.url) || !get(CURLUPART_SCHEME, 0, &parts.scheme) ||
+      !get(CURLUPART_HOST, 0, &host))
+    return std::nullopt;
+  // A scheme without a default port (one ssekit does not follow) has none.
+  if (!get(CURLUPART_PORT, CURLU_DEFAULT_PORT, &port)) port.clear();
+  for (char &c : parts.scheme) c = lower(c);
+  for (char &c : host) c = lower(c);
+  parts.origin = parts.scheme + "://" + host + ":" + port;
+  return parts;
+}
+
+bool is_credential_header(std::string_view name) {
+  return iequals(name, "Authorization") || iequals(name, "Cookie") ||
+         iequals(name, "Proxy-Authorization");
+}
+
+bool is_body_header(std::string_view name) {
+  return iequals(name, "Content-Type") || iequals(name, "Content-Encoding") ||
+         iequals(name, "Content-Language") || iequals(name, "Content-Location") ||
+         iequals(name, "Content-Length");
 }
 
 }  // namespace ssekit::http

@@ -31,6 +31,27 @@ bool split_header(std::string_view line, std::string_view *name, std::string_vie
 std::string with_query_param(std::string_view url, std::string_view name,
                              std::string_view value);
 
+// The parts of an absolute URL that redirects and credentials care about.
+struct UrlParts {
+  std::string url;     // normalized, as libcurl will request it
+  std::string scheme;  // lower case
+  std::string origin;  // scheme://host:port, the port always given
+};
+
+// Parses url; if it is relative, resolves it against base first (a
+// redirect's Location). nullopt if it is not a URL. Any scheme is accepted,
+// so callers can refuse the ones they do not follow by name.
+std::optional<UrlParts> parse_url(std::string_view url, std::string_view base = {});
+
+// Whether a request header carries credentials, which never leave the
+// origin they were set for.
+bool is_credential_header(std::string_view name);
+
+// Whether a request header describes the body, and goes when a redirect
+// turns the request into a GET without one (as Fetch's "request-body-header
+// names").
+bool is_body_header(std::string_view name);
+
 }  // namespace ssekit::http
 
 #endif  // SSEKIT_CORE_HTTP_H

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #endif
 
+#include "options.h"
 #include "stream.h"
 
 namespace ssekit {
@@ -24,6 +25,18 @@ void global_init() {
 
 // A bound on every wait, so that a lost wakeup can only delay, not hang.
 constexpr long kMaxWaitMs = 1000;
+
+// Everything the loop runs (commands, timers, transfer ends) is called here,
+// so no exception unwinds the loop thread; the stream code reports its own
+// failures, and what escapes it (an allocation failing while reporting one)
+// has nowhere better to go.
+template <typename F>
+void guarded(F &&fn) noexcept {
+  try {
+    fn();
+  } catch (...) {
+  }
+}
 
 }  // namespace
 
@@ -114,7 +127,10 @@ bool Loop::commands_pending() {
 }
 
 Loop::TimerKey Loop::add_timer(uint64_t delay_ms, std::function<void()> fn) {
-  const TimerKey key{Clock::now() + std::chrono::milliseconds(delay_ms), ++timer_seq_};
+  // Clamped where delays enter the timer code, whatever computed them: a
+  // larger value would overflow the clock's signed nanoseconds.
+  const auto delay = std::chrono::milliseconds(std::min(delay_ms, kMaxDurationMs));
+  const TimerKey key{Clock::now() + delay, ++timer_seq_};
   timers_.emplace(key, std::move(fn));
   return key;
 }
@@ -144,7 +160,7 @@ void Loop::run_timers() {
   while (!timers_.empty() && timers_.begin()->first.first <= now) {
     auto fn = std::move(timers_.begin()->second);
     timers_.erase(timers_.begin());
-    fn();
+    guarded(fn);
   }
 }
 
@@ -154,7 +170,11 @@ void Loop::read_messages() {
     if (msg->msg != CURLMSG_DONE) continue;
     Stream *stream = nullptr;
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &stream);
-    if (stream != nullptr) stream->on_transfer_done(msg->easy_handle, msg->data.result);
+    if (stream != nullptr) {
+      CURL *easy = msg->easy_handle;
+      const CURLcode result = msg->data.result;
+      guarded([&] { stream->on_transfer_done(easy, result); });
+    }
   }
 }
 
@@ -225,7 +245,7 @@ void Loop::run() {
       std::lock_guard<std::mutex> lock(mu_);
       batch.swap(queue_);
     }
-    for (auto &fn : batch) fn();
+    for (auto &fn : batch) guarded(fn);
     batch.clear();
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -266,7 +286,7 @@ void Loop::run() {
       std::lock_guard<std::mutex> lock(mu_);
       batch.swap(queue_);
     }
-    for (auto &fn : batch) fn();
+    for (auto &fn : batch) guarded(fn);
     batch.clear();
     {
       std::lock_guard<std::mutex> lock(mu_);

@@ -15,10 +15,34 @@ namespace ssekit {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
+// Durations beyond this are clamped: the timers count in signed nanoseconds
+// and libcurl takes its timeouts as a long. About 24.8 days; also the
+// largest delay JavaScript's setTimeout accepts.
+constexpr uint64_t kMaxDurationMs = 2147483647;
+
+// The longest libcurl accepts a URL to be (CURL_MAX_INPUT_LENGTH).
+constexpr size_t kMaxUrlBytes = 8000000;
+// A last event ID longer than this is kept but not sent: libcurl refuses
+// requests over 1 MiB, and no server needs a cursor this long.
+constexpr size_t kMaxSentIdBytes = 65536;
+// The request line and headers: libcurl 7.88 refuses requests over 1 MiB
+// (with "out of memory"); the rest leaves room for the lines it adds.
+constexpr size_t kMaxRequestHeadBytes = 1048576 - 16384;
+// All the response headers of one response, as received.
+constexpr size_t kMaxResponseHeaderBytes = 262144;
+
 struct RetryPolicy {
   uint64_t initial_delay_ms = 3000;  // as browsers
+  // The floor under every reconnection delay, applied after jitter: a
+  // server's `retry: 0` cannot turn reconnecting into a request storm.
+  uint64_t min_delay_ms = 250;
   uint64_t max_delay_ms = 30000;
+  // A connection that stayed open this long ends a run of failures even if
+  // it delivered no event (a stream of keep-alives only).
   uint64_t reset_after_ms = 60000;
+  // The longest a Retry-After may defer a reconnect; it overrides
+  // max_delay_ms, since the server said when it will be back.
+  uint64_t max_retry_after_ms = 600000;
   uint32_t max_attempts = 0;         // 0: unlimited
   uint64_t max_retry_time_ms = 0;    // 0: unlimited
   bool strict = false;               // every status but 200 fails
@@ -49,6 +73,11 @@ struct StreamOptions {
   std::optional<std::string> proxy;  // nullopt: the environment's
   std::optional<std::string> cookie_file;
   uint32_t max_redirects = 10;
+  // Send the caller's non-credential headers to another origin a redirect
+  // leads to (Authorization, Cookie and Proxy-Authorization never go).
+  bool redirect_headers = false;
+  // Follow a redirect from https to http.
+  bool insecure_redirects = false;
 };
 
 }  // namespace ssekit

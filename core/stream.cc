@@ -1,15 +1,14 @@
 #include "stream.h"
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
+#include <functional>
 
 #include "http.h"
 
 namespace ssekit {
 namespace {
-
-// Replayed ids remembered for dedupe.
-constexpr size_t kSeenIds = 4096;
 
 // Counters have one writer, the loop thread: a plain add, published with a
 // relaxed store, is enough and avoids a locked instruction per event.
@@ -59,10 +58,32 @@ void map_curl_error(CURLcode rc, int *code, bool *fatal) {
     case CURLE_OUT_OF_MEMORY:
       *code = SSEKIT_E_NOMEM;
       break;
+#if LIBCURL_VERSION_NUM >= 0x080600
+    case CURLE_TOO_LARGE:
+      *code = SSEKIT_E_RESPONSE_TOO_LARGE;
+      break;
+#endif
     default:
       *code = SSEKIT_E_NETWORK;
       break;
   }
+}
+
+// A curl_easy_setopt that failed: the option's name and curl's reason.
+struct SetoptError {
+  CURLcode rc;
+  const char *option;
+};
+
+template <typename V>
+void set_opt(CURL *e, CURLoption option, V value, const char *name) {
+  const CURLcode rc = curl_easy_setopt(e, option, value);
+  if (rc != CURLE_OK) throw SetoptError{rc, name};
+}
+#define SSEKIT_SETOPT(e, option, value) set_opt(e, option, value, #option)
+
+bool is_redirect_status(long code) {
+  return code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
 }
 
 std::string header_line(std::string_view name, std::string_view value) {
@@ -94,7 +115,14 @@ Stream::Stream(Loop &loop, StreamOptions options, StreamCallbacks callbacks)
       opts_(std::move(options)),
       cb_(std::move(callbacks)),
       rng_(std::random_device{}()) {
-  url_ = opts_.url;
+  start_.url = opts_.url;
+  start_.method = opts_.method;
+  start_.body = opts_.body.has_value();
+  start_.https = http::iequals(std::string_view(opts_.url).substr(0, 8), "https://");
+  try {
+    if (auto parts = http::parse_url(opts_.url)) origin_ = parts->origin;
+  } catch (const std::bad_alloc &) {
+  }
   shared_url_ = opts_.url;
   shared_last_id_ = opts_.last_event_id;
   parser_.set_last_event_id(opts_.last_event_id);
@@ -148,6 +176,26 @@ void Stream::close() {
   if (loop_.on_loop_thread()) return;
   std::unique_lock<std::mutex> lock(done_mu_);
   done_cv_.wait(lock, [this] { return done_; });
+}
+
+void Stream::release(std::function<void()> after) {
+  bool now = false;
+  {
+    std::lock_guard<std::mutex> lock(done_mu_);
+    if (done_) {
+      now = true;
+    } else {
+      after_stop_ = std::move(after);
+    }
+  }
+  if (now) {
+    if (after) after();
+    return;
+  }
+  if (!closing_.exchange(true, std::memory_order_acq_rel)) {
+    auto self = shared_from_this();
+    loop_.post([self] { self->stop(SSEKIT_E_CLOSED); });
+  }
 }
 
 int Stream::restart() {
@@ -230,16 +278,21 @@ void Stream::set_state(int s) {
 void Stream::stop(int code) {
   if (stopped_) return;
   stopped_ = true;
+  // `after` may free the last handle that owns this stream.
+  const auto self = shared_from_this();
   detach_transfer();
   loop_.cancel_timer(&retry_timer_);
   state_.store(SSEKIT_STATE_CLOSED, std::memory_order_release);
   if (cb_.closed != nullptr) cb_.closed(code, cb_.userdata);
+  std::function<void()> after;
   {
     std::lock_guard<std::mutex> lock(done_mu_);
     done_ = true;
+    after = std::move(after_stop_);
   }
   done_cv_.notify_all();
   loop_.detach(this);
+  if (after) after();
 }
 
 void Stream::detach_transfer() {
@@ -267,11 +320,48 @@ void Stream::connect() {
   set_state(SSEKIT_STATE_CONNECTING);
   bump(attempts_);
 
+  status_ = 0;
+  hop_ = start_;
+  hops_ = 0;
+  all_permanent_ = true;
+  try {
+    // The caller's headers for this attempt, hook included: asked for once
+    // per attempt, not again for each redirect it follows.
+    caller_headers_ = opts_.headers;
+    for (const auto &h : auth_headers_) set_header(caller_headers_, h.first, h.second);
+    if (cb_.headers != nullptr) {
+      ssekit_headers fresh;
+      const int rc = cb_.headers(&fresh, cb_.userdata);
+      if (closing()) return;
+      if (rc != 0) {
+        fail_response(SSEKIT_E_HOOK, "the headers hook refused to connect", false);
+        end_attempt(std::move(failure_));
+        return;
+      }
+      for (const auto &h : fresh.items) set_header(caller_headers_, h.first, h.second);
+    }
+  } catch (const std::bad_alloc &) {
+    fail_response(SSEKIT_E_NOMEM, "out of memory", false);
+    end_attempt(std::move(failure_));
+    return;
+  }
+  start_hop();
+}
+
+void Stream::fail_response(int code, std::string message, bool fatal) {
+  failure_.code = code;
+  failure_.message = std::move(message);
+  failure_.fatal = fatal;
+  failure_.http_status = static_cast<int>(status_);
+}
+
+void Stream::start_hop() {
   response_headers_.clear();
+  header_bytes_ = 0;
   status_ = 0;
   opened_ = false;
-  permanent_redirect_ = true;
-  redirected_ = false;
+  delivered_ = false;
+  redirect_to_.reset();
   failure_ = Failure{};
   finished_ = false;
   errbuf_[0] = '\0';
@@ -281,19 +371,21 @@ void Stream::connect() {
   try {
     ready = setup_request();
   } catch (const std::bad_alloc &) {
-    Failure f;
-    f.code = SSEKIT_E_NOMEM;
-    f.message = "out of memory";
-    end_attempt(std::move(f));
+    fail_response(SSEKIT_E_NOMEM, "out of memory", false);
+  } catch (const SetoptError &e) {
+    // What libcurl refuses now it refuses on every attempt.
+    fail_response(e.rc == CURLE_OUT_OF_MEMORY ? SSEKIT_E_NOMEM : SSEKIT_E_REQUEST,
+                  std::string("libcurl refused ") + e.option + ": " + curl_easy_strerror(e.rc),
+                  true);
+  }
+  if (!ready) {
+    end_attempt(std::move(failure_));
     return;
   }
-  if (!ready) return;
   const CURLMcode rc = curl_multi_add_handle(loop_.multi(), easy_);
   if (rc != CURLM_OK) {
-    Failure f;
-    f.code = SSEKIT_E_INTERNAL;
-    f.message = curl_multi_strerror(rc);
-    end_attempt(std::move(f));
+    fail_response(SSEKIT_E_INTERNAL, curl_multi_strerror(rc), false);
+    end_attempt(std::move(failure_));
     return;
   }
   attached_ = true;
@@ -305,23 +397,43 @@ bool Stream::setup_request() {
   HeaderList headers;
   set_header(headers, "Accept", "text/event-stream");
   set_header(headers, "Cache-Control", "no-cache");
-  for (const auto &h : opts_.headers) set_header(headers, h.first, h.second);
-  for (const auto &h : auth_headers_) set_header(headers, h.first, h.second);
-  if (cb_.headers != nullptr) {
-    ssekit_headers fresh;
-    const int rc = cb_.headers(&fresh, cb_.userdata);
-    if (closing()) return false;
-    if (rc != 0) {
-      Failure f;
-      f.code = SSEKIT_E_HOOK;
-      f.message = "the headers hook refused to connect";
-      end_attempt(std::move(f));
-      return false;
-    }
-    for (const auto &h : fresh.items) set_header(headers, h.first, h.second);
+  for (const auto &h : caller_headers_) {
+    // Headers go only to the origin they were set for; credentials never
+    // leave it, the others only when the caller allowed it.
+    if (!hop_.same_origin &&
+        (!opts_.redirect_headers || http::is_credential_header(h.first)))
+      continue;
+    // A redirect that turned the request into a GET took the body away.
+    if (!hop_.body && opts_.body && http::is_body_header(h.first)) continue;
+    set_header(headers, h.first, h.second);
   }
-  const std::string_view last_id = parser_.last_event_id();
+  // An id too long to send is kept (events still report it) but not sent:
+  // the reconnect then asks for the stream from wherever the server starts.
+  std::string_view last_id = parser_.last_event_id();
+  if (last_id.size() > kMaxSentIdBytes) last_id = {};
   if (!last_id.empty()) set_header(headers, "Last-Event-ID", last_id);
+
+  const std::string url = hops_ == 0 && !opts_.last_event_id_param.empty() && !last_id.empty()
+                              ? http::with_query_param(hop_.url, opts_.last_event_id_param, last_id)
+                              : hop_.url;
+  // libcurl's own limits, reported as what they are rather than as the
+  // "out of memory" or "no URL set" that libcurl would give.
+  size_t head = url.size();
+  for (const auto &h : headers) head += h.first.size() + h.second.size() + 4;
+  if (url.size() > kMaxUrlBytes) {
+    fail_response(SSEKIT_E_REQUEST,
+                  "the URL is " + std::to_string(url.size()) + " bytes, over libcurl's limit of " +
+                      std::to_string(kMaxUrlBytes),
+                  true);
+    return false;
+  }
+  if (head > kMaxRequestHeadBytes) {
+    fail_response(SSEKIT_E_REQUEST,
+                  "the request's URL and headers are " + std::to_string(head) +
+                      " bytes, over libcurl's limit of " + std::to_string(kMaxRequestHeadBytes),
+                  true);
+    return false;
+  }
 
   curl_slist_free_all(request_headers_);
   request_headers_ = nullptr;
@@ -333,80 +445,72 @@ bool Stream::setup_request() {
   for (const auto &h : headers) append(header_line(h.first, h.second));
   // A body should not wait for a 100 Continue first: "Expect:" with nothing
   // after the colon tells curl to leave the header out.
-  if (opts_.body) append("Expect:");
+  if (hop_.body && opts_.body) append("Expect:");
 
   // One easy handle for every attempt, never reset: each attempt sets the
-  // same options again (only the URL and headers change), and
+  // same options again (only the URL, method and headers change), and
   // curl_easy_reset in libcurl 7.88 leaks the cookie file list.
   if (easy_ == nullptr) {
     easy_ = curl_easy_init();
     if (easy_ == nullptr) throw std::bad_alloc();
     // Read once; the handle keeps the jar, with what servers set, from then on.
-    if (opts_.cookie_file)
-      curl_easy_setopt(easy_, CURLOPT_COOKIEFILE, opts_.cookie_file->c_str());
+    if (opts_.cookie_file) SSEKIT_SETOPT(easy_, CURLOPT_COOKIEFILE, opts_.cookie_file->c_str());
   }
   CURL *e = easy_;
-  const std::string url = !opts_.last_event_id_param.empty() && !last_id.empty()
-                              ? http::with_query_param(url_, opts_.last_event_id_param, last_id)
-                              : url_;
-  curl_easy_setopt(e, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(e, CURLOPT_PRIVATE, this);
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf_);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, request_headers_);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Stream::header_cb);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, this);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Stream::write_cb);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, this);
+  SSEKIT_SETOPT(e, CURLOPT_URL, url.c_str());
+  SSEKIT_SETOPT(e, CURLOPT_PRIVATE, static_cast<void *>(this));
+  SSEKIT_SETOPT(e, CURLOPT_ERRORBUFFER, errbuf_);
+  SSEKIT_SETOPT(e, CURLOPT_NOSIGNAL, 1L);
+  SSEKIT_SETOPT(e, CURLOPT_HTTPHEADER, request_headers_);
+  SSEKIT_SETOPT(e, CURLOPT_HEADERFUNCTION, &Stream::header_cb);
+  SSEKIT_SETOPT(e, CURLOPT_HEADERDATA, static_cast<void *>(this));
+  SSEKIT_SETOPT(e, CURLOPT_WRITEFUNCTION, &Stream::write_cb);
+  SSEKIT_SETOPT(e, CURLOPT_WRITEDATA, static_cast<void *>(this));
 #if LIBCURL_VERSION_NUM >= 0x075500
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  SSEKIT_SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS,
-                   static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+  SSEKIT_SETOPT(e, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-  // curl drops Authorization and Cookie headers on a redirect to another
-  // host unless told otherwise, which it is not.
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(e, CURLOPT_MAXREDIRS, static_cast<long>(opts_.max_redirects));
-  curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);
-  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  // ssekit follows redirects itself (follow_redirect), so that it decides
+  // which headers each hop carries: libcurl would forward custom headers to
+  // any host and follow https to http.
+  SSEKIT_SETOPT(e, CURLOPT_FOLLOWLOCATION, 0L);
+  SSEKIT_SETOPT(e, CURLOPT_ACCEPT_ENCODING, "");
   // Waiting for a connection that may multiplex lets streams to one HTTP/2
   // host share it; only TLS can negotiate HTTP/2 (ALPN), and over plain
   // HTTP/1.1 the wait would last as long as the first stream does.
-  curl_easy_setopt(e, CURLOPT_PIPEWAIT,
-                   http::iequals(std::string_view(url).substr(0, 8), "https://") ? 1L : 0L);
-  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  SSEKIT_SETOPT(e, CURLOPT_PIPEWAIT, hop_.https ? 1L : 0L);
+  SSEKIT_SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
   // Fewer, larger reads: a quarter of the system calls of curl's 16 KiB
   // default on a fast stream, and an idle stream never touches the pages.
-  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 65536L);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opts_.connect_timeout_ms));
+  SSEKIT_SETOPT(e, CURLOPT_BUFFERSIZE, 65536L);
+  SSEKIT_SETOPT(e, CURLOPT_CONNECTTIMEOUT_MS,
+                static_cast<long>(std::min(opts_.connect_timeout_ms, kMaxDurationMs)));
 
-  if (opts_.body) {
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-                     static_cast<curl_off_t>(opts_.body->size()));
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, opts_.body->data());
-    if (opts_.method != "POST") curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, opts_.method.c_str());
-  } else if (opts_.method == "GET") {
-    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-  } else if (opts_.method == "POST") {
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(0));
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+  // The method may change from one hop to the next (a 303 makes a GET), so
+  // each hop sets it from scratch.
+  SSEKIT_SETOPT(e, CURLOPT_CUSTOMREQUEST, static_cast<const char *>(nullptr));
+  if (hop_.body && opts_.body) {
+    SSEKIT_SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(opts_.body->size()));
+    SSEKIT_SETOPT(e, CURLOPT_POSTFIELDS, opts_.body->data());
+    if (hop_.method != "POST") SSEKIT_SETOPT(e, CURLOPT_CUSTOMREQUEST, hop_.method.c_str());
+  } else if (hop_.method == "POST") {
+    SSEKIT_SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(0));
+    SSEKIT_SETOPT(e, CURLOPT_POSTFIELDS, "");
   } else {
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, opts_.method.c_str());
+    SSEKIT_SETOPT(e, CURLOPT_HTTPGET, 1L);
+    if (hop_.method != "GET") SSEKIT_SETOPT(e, CURLOPT_CUSTOMREQUEST, hop_.method.c_str());
   }
 
   if (opts_.insecure) {
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    SSEKIT_SETOPT(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    SSEKIT_SETOPT(e, CURLOPT_SSL_VERIFYHOST, 0L);
   }
-  if (!opts_.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, opts_.ca_file.c_str());
-  if (!opts_.ca_path.empty()) curl_easy_setopt(e, CURLOPT_CAPATH, opts_.ca_path.c_str());
-  if (!opts_.client_cert.empty())
-    curl_easy_setopt(e, CURLOPT_SSLCERT, opts_.client_cert.c_str());
-  if (!opts_.client_key.empty()) curl_easy_setopt(e, CURLOPT_SSLKEY, opts_.client_key.c_str());
-  if (opts_.proxy) curl_easy_setopt(e, CURLOPT_PROXY, opts_.proxy->c_str());
+  if (!opts_.ca_file.empty()) SSEKIT_SETOPT(e, CURLOPT_CAINFO, opts_.ca_file.c_str());
+  if (!opts_.ca_path.empty()) SSEKIT_SETOPT(e, CURLOPT_CAPATH, opts_.ca_path.c_str());
+  if (!opts_.client_cert.empty()) SSEKIT_SETOPT(e, CURLOPT_SSLCERT, opts_.client_cert.c_str());
+  if (!opts_.client_key.empty()) SSEKIT_SETOPT(e, CURLOPT_SSLKEY, opts_.client_key.c_str());
+  if (opts_.proxy) SSEKIT_SETOPT(e, CURLOPT_PROXY, opts_.proxy->c_str());
   return true;
 }
 
@@ -439,31 +543,64 @@ void Stream::on_read_timer() {
 
 // ------------------------------------------------------------ curl callbacks
 
+// No exception may cross curl's C frames: each callback catches them all.
+// One that escapes a user's callback (C++ callers) ends the stream.
+void Stream::fail_on_exception() noexcept {
+  try {
+    throw;
+  } catch (const std::bad_alloc &) {
+    failure_.code = SSEKIT_E_NOMEM;
+  } catch (...) {
+    failure_.code = SSEKIT_E_CALLBACK;
+  }
+  failure_.fatal = true;
+  failure_.http_status = static_cast<int>(status_);
+  try {
+    failure_.message =
+        failure_.code == SSEKIT_E_NOMEM ? "out of memory" : "an exception escaped a callback";
+  } catch (...) {
+  }
+}
+
 size_t Stream::header_cb(char *p, size_t size, size_t n, void *self) {
-  // No exception may cross curl's C frames.
   auto *s = static_cast<Stream *>(self);
   try {
     return s->on_header(p, size * n);
-  } catch (const std::bad_alloc &) {
-    s->failure_.code = SSEKIT_E_NOMEM;
-    s->failure_.message = "out of memory";
+  } catch (...) {
+    s->fail_on_exception();
     return 0;
   }
 }
 
 size_t Stream::write_cb(char *p, size_t size, size_t n, void *self) {
-  return static_cast<Stream *>(self)->on_body(p, size * n);
+  auto *s = static_cast<Stream *>(self);
+  try {
+    return s->on_body(p, size * n);
+  } catch (...) {
+    s->fail_on_exception();
+    return 0;
+  }
 }
 
 size_t Stream::on_header(const char *p, size_t n) {
+  // The read timeout counts header lines: curl hands over whole lines only.
   last_byte_ns_ = steady_ns();
   const std::string_view line(p, n);
   if (line.rfind("HTTP/", 0) == 0) {
-    // A new response: an interim 1xx or the next hop of a redirect.
+    // A new response: an interim 1xx.
     response_headers_.clear();
+    header_bytes_ = 0;
     return n;
   }
   if (line == "\r\n" || line == "\n") return on_headers_end() ? n : 0;
+  header_bytes_ += n;
+  if (header_bytes_ > kMaxResponseHeaderBytes) {
+    fail_response(SSEKIT_E_RESPONSE_TOO_LARGE,
+                  "the response headers exceed " + std::to_string(kMaxResponseHeaderBytes) +
+                      " bytes",
+                  false);
+    return 0;
+  }
   std::string_view name, value;
   if (http::split_header(line, &name, &value))
     response_headers_.emplace_back(std::string(name), std::string(value));
@@ -474,19 +611,16 @@ bool Stream::on_headers_end() {
   long code = 0;
   curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &code);
   if (code < 200) return true;
-  if (code >= 300 && code < 400 && code != 304 && code != 305) {
-    // curl follows a redirect with a Location (or fails with too many
-    // redirects); CURLINFO_REDIRECT_URL stays empty while it follows.
-    for (const auto &h : response_headers_) {
-      if (http::iequals(h.first, "Location")) {
-        redirected_ = true;
-        if (code != 301 && code != 308) permanent_redirect_ = false;
-        return true;
-      }
-    }
-  }
   status_ = code;
   last_status_.store(static_cast<uint64_t>(code), std::memory_order_relaxed);
+  if (is_redirect_status(code)) {
+    // A redirect without a Location, or with an empty one, is an answer
+    // like any other failing status.
+    for (const auto &h : response_headers_) {
+      if (http::iequals(h.first, "Location") && !h.second.empty())
+        return follow_redirect(code, h.second);
+    }
+  }
 
   const char *ctype = nullptr;
   curl_easy_getinfo(easy_, CURLINFO_CONTENT_TYPE, &ctype);
@@ -499,6 +633,7 @@ bool Stream::on_headers_end() {
   if (code != 200) {
     f.code = SSEKIT_E_HTTP_STATUS;
     f.message = "HTTP status " + std::to_string(code);
+    if (is_redirect_status(code)) f.message += " without a Location";
     for (const auto &h : response_headers_) {
       if (http::iequals(h.first, "Retry-After")) {
         f.retry_after_ms = http::retry_after_ms(h.second, std::time(nullptr));
@@ -514,20 +649,63 @@ bool Stream::on_headers_end() {
   return false;
 }
 
+// Decides the next hop and ends this transfer (returning false aborts it at
+// the end of the headers; the redirect's body is never read).
+bool Stream::follow_redirect(long code, std::string_view location) {
+  if (hops_ >= opts_.max_redirects) {
+    fail_response(SSEKIT_E_TOO_MANY_REDIRECTS,
+                  "more than " + std::to_string(opts_.max_redirects) + " redirects", true);
+    return false;
+  }
+  const auto next = http::parse_url(location, hop_.url);
+  if (!next) {
+    fail_response(SSEKIT_E_REDIRECT,
+                  "HTTP status " + std::to_string(code) + " to a Location that is not a URL",
+                  true);
+    return false;
+  }
+  if (next->scheme != "http" && next->scheme != "https") {
+    fail_response(SSEKIT_E_REDIRECT, "refused a redirect to a " + next->scheme + " URL", true);
+    return false;
+  }
+  if (hop_.https && next->scheme == "http" && !opts_.insecure_redirects) {
+    fail_response(SSEKIT_E_REDIRECT,
+                  "refused a redirect from https to http (" + next->url +
+                      "); ssekit_stream_set_insecure_redirects allows it",
+                  true);
+    return false;
+  }
+  Hop hop;
+  hop.url = next->url;
+  hop.https = next->scheme == "https";
+  hop.same_origin = !origin_.empty() && next->origin == origin_;
+  // As browsers and libcurl do: 303 makes any method but HEAD a GET, 301 and
+  // 302 make a POST a GET, and only 307 and 308 send the body again.
+  hop.method = hop_.method;
+  hop.body = hop_.body;
+  if ((code == 303 && hop_.method != "HEAD") ||
+      ((code == 301 || code == 302) && hop_.method == "POST")) {
+    hop.method = "GET";
+    hop.body = false;
+  }
+  if (code != 301 && code != 308) all_permanent_ = false;
+  redirect_to_ = std::move(hop);
+  return false;
+}
+
 void Stream::open_response(long code) {
   opened_ = true;
   opened_at_ms_ = now_ms();
   auth_retried_ = false;
   bump(connections_);
-  if (redirected_ && permanent_redirect_) {
-    // Later reconnects go straight to where a permanent redirect pointed.
-    char *effective = nullptr;
-    curl_easy_getinfo(easy_, CURLINFO_EFFECTIVE_URL, &effective);
-    if (effective != nullptr) {
-      url_ = effective;
-      std::lock_guard<std::mutex> lock(shared_mu_);
-      shared_url_ = url_;
-    }
+  if (hops_ > 0 && all_permanent_ && hop_.same_origin) {
+    // Later reconnects go straight to where permanent redirects pointed,
+    // with the method they left. A permanent redirect to another origin is
+    // not remembered: reconnects go to the origin the caller's headers
+    // belong to, which may point elsewhere next time.
+    start_ = hop_;
+    std::lock_guard<std::mutex> lock(shared_mu_);
+    shared_url_ = start_.url;
   }
   set_state(SSEKIT_STATE_OPEN);
   if (cb_.open != nullptr && !closing()) {
@@ -565,19 +743,12 @@ bool Stream::deliver_event(const ssekit_event *ev) {
     finished_ = true;
     return false;
   }
-  if (opts_.dedupe && parser_.event_has_id()) {
-    std::string id(ev->id, ev->id_len);
-    if (seen_ids_.count(id) != 0) {
-      bump(deduped_);
-      return true;
-    }
-    seen_ids_.insert(id);
-    seen_order_.push_back(std::move(id));
-    if (seen_order_.size() > kSeenIds) {
-      seen_ids_.erase(seen_order_.front());
-      seen_order_.pop_front();
-    }
+  if (opts_.dedupe && parser_.event_has_id() &&
+      seen_ids_.seen_or_add(std::string_view(ev->id, ev->id_len))) {
+    bump(deduped_);
+    return true;
   }
+  delivered_ = true;
   bump(events_);
   const std::string_view type(ev->type, ev->type_len);
   for (const auto &listener : cb_.listeners) {
@@ -621,6 +792,14 @@ void Stream::on_transfer_done(CURL *easy, CURLcode result) {
     stop(SSEKIT_OK);
     return;
   }
+  if (redirect_to_) {
+    detach_transfer();
+    hop_ = std::move(*redirect_to_);
+    redirect_to_.reset();
+    ++hops_;
+    start_hop();
+    return;
+  }
   if (f.code == SSEKIT_OK) {
     if (result == CURLE_OK) {
       f.code = SSEKIT_E_STREAM_ENDED;
@@ -628,6 +807,13 @@ void Stream::on_transfer_done(CURL *easy, CURLcode result) {
     } else {
       map_curl_error(result, &f.code, &f.fatal);
       f.message = errbuf_[0] != '\0' ? errbuf_ : curl_easy_strerror(result);
+      // libcurl 7.88 reports a response header line over its limit as "out
+      // of memory" (later versions as CURLE_TOO_LARGE); the request's own
+      // limits were checked before it was sent.
+      if (f.code == SSEKIT_E_NOMEM && !opened_ && errbuf_[0] == '\0') {
+        f.code = SSEKIT_E_RESPONSE_TOO_LARGE;
+        f.message = "a response header line exceeds libcurl's limit";
+      }
     }
     f.http_status = static_cast<int>(status_);
   }
@@ -656,6 +842,7 @@ void Stream::end_attempt(Failure f) {
   o.http_status = f.http_status;
   o.retry_after_ms = f.retry_after_ms;
   o.open_ms = opened_ ? now_ms() - opened_at_ms_ : 0;
+  o.delivered = opened_ && delivered_;
   o.fatal = f.fatal;
   std::uniform_real_distribution<double> jitter(0.0, 1.0);
   const Decision d = decide(opts_.retry, retry_state_, o, now_ms(),

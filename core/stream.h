@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -19,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "dedupe.h"
 #include "loop.h"
 #include "options.h"
 #include "parser.h"
@@ -62,11 +64,17 @@ class Stream : public std::enable_shared_from_this<Stream> {
 
   // Any thread.
   void start();
+  // Stops the stream; from another thread, waits until it has stopped.
   void close();
+  // Stops the stream without waiting, from any thread; after runs once the
+  // stream has stopped (after `closed`, on the loop thread), or at once if
+  // it had stopped already.
+  void release(std::function<void()> after);
   int restart();
   int pause();
   int resume();
   int state() const { return state_.load(std::memory_order_acquire); }
+  bool on_loop_thread() const { return loop_.on_loop_thread(); }
   uint64_t metric(int which) const;
   std::string last_event_id() const;
   std::string url() const;
@@ -84,8 +92,21 @@ class Stream : public std::enable_shared_from_this<Stream> {
     bool fatal = false;
   };
 
+  // One request of an attempt: the first, or one a redirect led to.
+  struct Hop {
+    std::string url;
+    std::string method;
+    bool body = false;         // send opts_.body
+    bool same_origin = true;   // the origin the caller's headers were set for
+    bool https = false;
+  };
+
   void connect();
+  void start_hop();
   bool setup_request();
+  bool follow_redirect(long code, std::string_view location);
+  void fail_response(int code, std::string message, bool fatal);
+  void fail_on_exception() noexcept;
   void detach_transfer();
   void end_attempt(Failure failure);
   void set_state(int s);
@@ -124,7 +145,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
   // close() from another thread waits for stop() to have run.
   std::mutex done_mu_;
   std::condition_variable done_cv_;
-  bool done_ = false;  // guarded by done_mu_
+  bool done_ = false;                 // guarded by done_mu_
+  std::function<void()> after_stop_;  // guarded by done_mu_
 
   // Loop thread only.
   bool stopped_ = false;
@@ -132,7 +154,13 @@ class Stream : public std::enable_shared_from_this<Stream> {
   bool attached_ = false;
   curl_slist *request_headers_ = nullptr;
   char errbuf_[CURL_ERROR_SIZE] = {};
-  std::string url_;
+  std::string origin_;  // of opts_.url: where the caller's headers may go
+  Hop start_;           // where each attempt starts
+  Hop hop_;             // the request in flight
+  uint32_t hops_ = 0;   // redirects followed in this attempt
+  bool all_permanent_ = true;
+  std::optional<Hop> redirect_to_;  // set when a response is a redirect to follow
+  HeaderList caller_headers_;       // this attempt's: options, auth, hook
   Parser parser_;
   std::optional<uint64_t> server_retry_ms_;
   RetryState retry_state_;
@@ -145,17 +173,16 @@ class Stream : public std::enable_shared_from_this<Stream> {
   // The response of the current attempt.
   HeaderList response_headers_;
   long status_ = 0;
+  size_t header_bytes_ = 0;
   bool opened_ = false;
+  bool delivered_ = false;  // an event reached the callbacks
   uint64_t opened_at_ms_ = 0;
-  bool permanent_redirect_ = true;
-  bool redirected_ = false;
   Failure failure_;
 
   Loop::TimerKey read_timer_{};
   Loop::TimerKey retry_timer_{};
 
-  std::unordered_set<std::string> seen_ids_;
-  std::deque<std::string> seen_order_;
+  DedupeWindow seen_ids_;
 };
 
 }  // namespace ssekit

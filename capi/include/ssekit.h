@@ -89,8 +89,17 @@ typedef enum ssekit_error {
   SSEKIT_E_CLOSED = -18,
   /* A hook (headers or auth) returned non-zero, refusing to connect. */
   SSEKIT_E_HOOK = -19,
-  /* The request could not be set up (bad URL, unsupported option). */
-  SSEKIT_E_REQUEST = -20
+  /* The request could not be set up (bad URL, unsupported option, a URL
+   * or headers over libcurl's limits); the message names the cause. */
+  SSEKIT_E_REQUEST = -20,
+  /* A redirect was refused: from https to http (unless
+   * ssekit_stream_set_insecure_redirects allows it), to a scheme other than
+   * http and https, or to a Location that is not a URL. Fails the stream. */
+  SSEKIT_E_REDIRECT = -21,
+  /* The response's headers are larger than the client accepts: one header
+   * line over libcurl's limit (100 KiB in libcurl 7.88) or 256 KiB of
+   * headers in all. Reconnects, as other faults of one response do. */
+  SSEKIT_E_RESPONSE_TOO_LARGE = -22
 } ssekit_error;
 
 /* A static, human-readable description of an error code ("unknown error
@@ -384,16 +393,30 @@ SSEKIT_EXTERN int ssekit_stream_set_last_event_id(ssekit_stream *s,
 SSEKIT_EXTERN int ssekit_stream_set_last_event_id_param(ssekit_stream *s,
                                                         const char *name);
 
-/* Reconnection policy, in milliseconds. The delay before reconnect n
- * (n = 1, 2, ...) is min(max_delay, base * 2^(n-1)), where base is the
- * initial delay or the server's latest `retry`, then a random jitter takes
- * off up to half of it. The count restarts once a connection has stayed
- * open for reset_after. max_attempts (0: unlimited) counts reconnects in a
- * row; max_retry_time (0: unlimited) bounds the time since the first
- * failure in a row. Defaults: 3000, 30000, 60000, 0, 0. */
+/* Reconnection policy, in milliseconds. The delay before the n-th
+ * reconnect in a row (n = 1, 2, ...) is
+ *   min(max_delay, max(base, min_delay) * 2^(n-1)),
+ * where base is the initial delay or the server's latest `retry`; then a
+ * random jitter takes off up to half of it, and the result is raised back
+ * to min_delay: a server can lower the delay (`retry: 0`), never below the
+ * floor. A Retry-After longer than that delay replaces it, up to
+ * max_retry_after, which overrides max_delay (the server said when it will
+ * be back).
+ * n counts failed attempts in a row: a connection that opened and
+ * delivered at least one event, or stayed open for reset_after (a stream of
+ * keep-alives only), was a success, and the next delay is the base again.
+ * max_attempts (0: unlimited) bounds the failures in a row; max_retry_time
+ * (0: unlimited) the time since the first of them.
+ * Defaults: initial 3000, min 250, max 30000, reset_after 60000,
+ * max_retry_after 600000 (10 minutes), max_attempts 0, max_retry_time 0.
+ * Every duration setter of a stream clamps its value to 2147483647 ms
+ * (about 24.8 days): larger values, UINT64_MAX included, mean that. */
 SSEKIT_EXTERN int ssekit_stream_set_initial_delay(ssekit_stream *s, uint64_t ms);
+SSEKIT_EXTERN int ssekit_stream_set_min_delay(ssekit_stream *s, uint64_t ms);
 SSEKIT_EXTERN int ssekit_stream_set_max_delay(ssekit_stream *s, uint64_t ms);
 SSEKIT_EXTERN int ssekit_stream_set_reset_after(ssekit_stream *s, uint64_t ms);
+SSEKIT_EXTERN int ssekit_stream_set_max_retry_after(ssekit_stream *s,
+                                                    uint64_t ms);
 SSEKIT_EXTERN int ssekit_stream_set_max_attempts(ssekit_stream *s,
                                                  uint32_t attempts);
 SSEKIT_EXTERN int ssekit_stream_set_max_retry_time(ssekit_stream *s,
@@ -431,13 +454,43 @@ SSEKIT_EXTERN int ssekit_stream_set_dedupe(ssekit_stream *s, int on);
 SSEKIT_EXTERN int ssekit_stream_set_max_line(ssekit_stream *s, size_t max);
 SSEKIT_EXTERN int ssekit_stream_set_max_event(ssekit_stream *s, size_t max);
 
-/* Transport. TLS peers are verified unless insecure is set. Redirects are
- * followed up to max_redirects (default 10; 0 refuses them); Authorization
- * and Cookie headers are never sent to another host; after a permanent
- * redirect (301, 308) later reconnects go to the new URL. Proxies come from
- * the usual environment variables unless set here ("" disables them).
+/* Transport. TLS peers are verified unless insecure is set. Proxies come
+ * from the usual environment variables unless set here ("" disables them).
  * HTTP/2 is used where the server offers it, and streams of one loop to the
- * same host then share a connection. Compressed responses are decoded. */
+ * same host then share a connection. Compressed responses are decoded.
+ *
+ * Redirects (301, 302, 303, 307, 308 with a Location) are followed up to
+ * max_redirects per attempt (default 10; 0 refuses them: more fail with
+ * SSEKIT_E_TOO_MANY_REDIRECTS). A 3xx without a Location, or with an empty
+ * one, is an HTTP status error like any other. ssekit follows them itself,
+ * under these rules:
+ * - Headers the caller set (ssekit_stream_add_header, the headers hook and
+ *   the auth hook) are sent only to the origin (scheme, host, port) of the
+ *   stream's URL. A hop to another origin gets none of them, unless
+ *   ssekit_stream_set_redirect_headers() is on, which forwards all but
+ *   Authorization, Cookie and Proxy-Authorization (those never leave their
+ *   origin). Accept, Cache-Control and Last-Event-ID go to every hop; cookies
+ *   from a cookie file follow libcurl's cookie rules (by domain). A redirect
+ *   back to the stream's origin gets the caller's headers again.
+ * - A redirect from https to http fails the stream with SSEKIT_E_REDIRECT,
+ *   unless ssekit_stream_set_insecure_redirects() allows it; so does one to
+ *   a scheme other than http and https.
+ * - Method and body: 303 turns any method but HEAD into a GET, 301 and 302
+ *   turn a POST into a GET; the body and its headers (Content-Type and the
+ *   other Content-* headers) are then not sent. 307 and 308 keep the method
+ *   and the body.
+ * - Reconnects: after a chain of permanent redirects (301, 308 only) that
+ *   stayed on the stream's origin, reconnects go straight to the final URL,
+ *   with the method and body the chain left (a POST turned into a GET by a
+ *   301 stays a GET). A chain that left the origin is not remembered:
+ *   reconnects start again at the stream's URL, so the caller's headers keep
+ *   going to the origin they were set for, and that origin may send the
+ *   client elsewhere next time. ssekit_stream_url() tells which URL
+ *   reconnects use.
+ * The headers hook runs once per attempt, before its first hop. */
+SSEKIT_EXTERN int ssekit_stream_set_redirect_headers(ssekit_stream *s, int on);
+SSEKIT_EXTERN int ssekit_stream_set_insecure_redirects(ssekit_stream *s,
+                                                       int on);
 SSEKIT_EXTERN int ssekit_stream_set_insecure(ssekit_stream *s, int insecure);
 SSEKIT_EXTERN int ssekit_stream_set_ca_file(ssekit_stream *s, const char *path);
 SSEKIT_EXTERN int ssekit_stream_set_ca_path(ssekit_stream *s, const char *dir);

@@ -56,6 +56,8 @@ SSEKIT_EXTERN const char *ssekit_strerror(int code) {
     case SSEKIT_E_CLOSED: return "stream closed";
     case SSEKIT_E_HOOK: return "refused by a hook";
     case SSEKIT_E_REQUEST: return "invalid request";
+    case SSEKIT_E_REDIRECT: return "redirect refused";
+    case SSEKIT_E_RESPONSE_TOO_LARGE: return "response headers too large";
     default: return "unknown error code";
   }
 }

@@ -1,5 +1,6 @@
 // The C ABI of the client: handles that collect options until start, then
 // hand them to a core Stream that never changes them again.
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <memory>
@@ -104,6 +105,12 @@ SSEKIT_EXTERN void ssekit_stream_free(ssekit_stream *s) {
   if (s == nullptr) return;
   if (s->started.load(std::memory_order_acquire)) {
     try {
+      if (s->stream->on_loop_thread()) {
+        // From a callback: the handle must outlive `closed`, which may
+        // still use it, so it is freed once the stream has stopped.
+        s->stream->release([s] { delete s; });
+        return;
+      }
       s->stream->close();
     } catch (...) {
       // close() only allocates to post a command; nothing to do if it fails.
@@ -185,13 +192,27 @@ SSEKIT_EXTERN int ssekit_stream_set_last_event_id_param(ssekit_stream *s, const 
     });                                                                 \
   }
 
-SSEKIT_SETTER(ssekit_stream_set_initial_delay, uint64_t, retry.initial_delay_ms)
-SSEKIT_SETTER(ssekit_stream_set_max_delay, uint64_t, retry.max_delay_ms)
-SSEKIT_SETTER(ssekit_stream_set_reset_after, uint64_t, retry.reset_after_ms)
+// Durations are clamped to what the timers and libcurl take (about 24.8
+// days), so "forever" written as UINT64_MAX means the longest wait there is.
+#define SSEKIT_DURATION_SETTER(fn, field)                               \
+  SSEKIT_EXTERN int fn(ssekit_stream *s, uint64_t ms) {                 \
+    return configure(s, [&](ssekit_stream &st) {                        \
+      st.opts.field = std::min(ms, ssekit::kMaxDurationMs);             \
+      return SSEKIT_OK;                                                 \
+    });                                                                 \
+  }
+
+SSEKIT_DURATION_SETTER(ssekit_stream_set_initial_delay, retry.initial_delay_ms)
+SSEKIT_DURATION_SETTER(ssekit_stream_set_min_delay, retry.min_delay_ms)
+SSEKIT_DURATION_SETTER(ssekit_stream_set_max_delay, retry.max_delay_ms)
+SSEKIT_DURATION_SETTER(ssekit_stream_set_reset_after, retry.reset_after_ms)
+SSEKIT_DURATION_SETTER(ssekit_stream_set_max_retry_after, retry.max_retry_after_ms)
+SSEKIT_DURATION_SETTER(ssekit_stream_set_connect_timeout, connect_timeout_ms)
+SSEKIT_DURATION_SETTER(ssekit_stream_set_read_timeout, read_timeout_ms)
+#undef SSEKIT_DURATION_SETTER
+
 SSEKIT_SETTER(ssekit_stream_set_max_attempts, uint32_t, retry.max_attempts)
 SSEKIT_SETTER(ssekit_stream_set_max_retry_time, uint64_t, retry.max_retry_time_ms)
-SSEKIT_SETTER(ssekit_stream_set_connect_timeout, uint64_t, connect_timeout_ms)
-SSEKIT_SETTER(ssekit_stream_set_read_timeout, uint64_t, read_timeout_ms)
 SSEKIT_SETTER(ssekit_stream_set_max_line, size_t, max_line)
 SSEKIT_SETTER(ssekit_stream_set_max_event, size_t, max_event)
 SSEKIT_SETTER(ssekit_stream_set_max_redirects, uint32_t, max_redirects)
@@ -226,6 +247,20 @@ SSEKIT_EXTERN int ssekit_stream_set_done_sentinel(ssekit_stream *s, const char *
 SSEKIT_EXTERN int ssekit_stream_set_dedupe(ssekit_stream *s, int on) {
   return configure(s, [&](ssekit_stream &st) {
     st.opts.dedupe = on != 0;
+    return SSEKIT_OK;
+  });
+}
+
+SSEKIT_EXTERN int ssekit_stream_set_redirect_headers(ssekit_stream *s, int on) {
+  return configure(s, [&](ssekit_stream &st) {
+    st.opts.redirect_headers = on != 0;
+    return SSEKIT_OK;
+  });
+}
+
+SSEKIT_EXTERN int ssekit_stream_set_insecure_redirects(ssekit_stream *s, int on) {
+  return configure(s, [&](ssekit_stream &st) {
+    st.opts.insecure_redirects = on != 0;
     return SSEKIT_OK;
   });
 }

@@ -33,6 +33,9 @@ struct LoopDeleter {
 using LoopPtr = std::unique_ptr<ssekit_loop, LoopDeleter>;
 
 // Short delays keep reconnect tests fast; individual tests override them.
+// The floor is lowered below them too (its default, 250 ms, has tests of
+// its own).
+constexpr std::uint64_t kMinDelayMs = 10;
 constexpr std::uint64_t kInitialDelayMs = 20;
 constexpr std::uint64_t kMaxDelayMs = 200;
 
@@ -156,6 +159,7 @@ class ClientTest : public ::testing::Test {
     if (!s) return s;
     EXPECT_EQ(ssekit_stream_set_initial_delay(s.get(), kInitialDelayMs),
               SSEKIT_OK);
+    EXPECT_EQ(ssekit_stream_set_min_delay(s.get(), kMinDelayMs), SSEKIT_OK);
     EXPECT_EQ(ssekit_stream_set_max_delay(s.get(), kMaxDelayMs), SSEKIT_OK);
     EXPECT_EQ(ssekit_stream_set_proxy(s.get(), ""), SSEKIT_OK);
     EXPECT_EQ(ssekit_stream_set_connect_timeout(s.get(), 5000), SSEKIT_OK);

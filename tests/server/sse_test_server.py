@@ -105,6 +105,18 @@ Routes
                  to <this scheme>://H:<this port>P (P defaults to /echo) for
                  cross-host tests such as to_host=127.0.0.2. `to` may itself
                  be a percent-encoded /redirect URL to build chains.
+/redirect?status=...&location=L
+                 the Location header verbatim, even empty (`location=`).
+/slow-headers?delay_ms=D&unit=byte|line
+                 the response head of an event stream (count defaults to 1)
+                 written a byte (default) or a header line at a time, D ms
+                 apart (default 100), after a few padding header lines; the
+                 body then follows at once.
+/big-headers?line_bytes=N&lines=K
+                 a 200 event stream (count defaults to 1) whose head carries
+                 K (default 1) header lines `X-Big-<i>: <N bytes of x>`
+                 (default 1 MiB), written lazily in blocks, so a client that
+                 gives up early costs nothing.
 /bytewise?delay_ms=D
                  the shared event stream (count defaults to 3), each byte in
                  its own write (its own chunk, TCP_NODELAY), D ms apart
@@ -700,6 +712,8 @@ class SseTestServer:
             "/ctype": self.route_ctype,
             "/redirect": self.route_redirect,
             "/bytewise": self.route_bytewise,
+            "/slow-headers": self.route_slow_headers,
+            "/big-headers": self.route_big_headers,
             "/oversize": self.route_oversize,
             "/invalid-utf8": self.route_invalid_utf8,
             "/gzip": self.route_gzip,
@@ -924,7 +938,9 @@ class SseTestServer:
     async def route_redirect(self, conn: Connection, req: Request, resp: Response) -> None:
         p = req.params
         status = int(p.choice("status", ("301", "302", "303", "307", "308"), "302"))
-        if p.has("to"):
+        if p.has("location"):
+            location = p.text("location") or ""
+        elif p.has("to"):
             location = p.text("to") or "/"
         else:
             host = p.text("to_host", "127.0.0.1") or "127.0.0.1"
@@ -934,6 +950,48 @@ class SseTestServer:
             location = f"{self.scheme}://{host}:{self.port}{path}"
         await resp.simple(status, f"redirect to {location}\n".encode(),
                           headers=[("Location", location)])
+
+    async def route_slow_headers(self, conn: Connection, req: Request, resp: Response) -> None:
+        p = req.params
+        delay = p.integer("delay_ms", 100, lo=0) / 1000.0
+        unit = p.choice("unit", ("byte", "line"), "byte")
+        spec = EventSpec(req, default_count=1)
+        lines = [b"HTTP/1.1 200 OK", b"Content-Type: text/event-stream",
+                 b"X-Pad-1: slow", b"X-Pad-2: slower", b"Connection: close", b"", b""]
+        head = b"\r\n".join(lines)
+        pieces = [bytes([c]) for c in head] if unit == "byte" else \
+            [line + b"\r\n" for line in lines[:-1]]
+        resp.started = True
+        resp.mode = "close"
+        resp.keep_alive = False
+        for piece in pieces:
+            await conn.write_raw(piece)
+            await conn.idle(delay)
+        await self.stream(conn, spec, resp.send)
+        resp.complete = True
+
+    async def route_big_headers(self, conn: Connection, req: Request, resp: Response) -> None:
+        p = req.params
+        line_bytes = p.integer("line_bytes", 1024 * 1024, lo=1)
+        count = p.integer("lines", 1, lo=0)
+        spec = EventSpec(req, default_count=1)
+        resp.started = True
+        resp.mode = "close"
+        resp.keep_alive = False
+        await conn.write_raw(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                             b"Connection: close\r\n")
+        block = b"x" * WRITE_BLOCK
+        for i in range(count):
+            await conn.write_raw(b"X-Big-%d: " % i)
+            left = line_bytes
+            while left:
+                n = min(left, WRITE_BLOCK)
+                await conn.write_raw(block[:n])
+                left -= n
+            await conn.write_raw(b"\r\n")
+        await conn.write_raw(b"\r\n")
+        await self.stream(conn, spec, resp.send)
+        resp.complete = True
 
     async def route_bytewise(self, conn: Connection, req: Request, resp: Response) -> None:
         spec = EventSpec(req, default_count=3)
