@@ -344,7 +344,11 @@ typedef int (*ssekit_auth_cb)(int http_status, ssekit_headers *headers,
 
 /* ssekit_event_cb, ssekit_comment_cb and ssekit_retry_cb (see the parser)
  * serve streams too: for a stream, a non-zero return closes it, as
- * ssekit_stream_close() from the callback would. */
+ * ssekit_stream_close() from the callback would.
+ * Callbacks must not throw (C++ callers). An exception that escapes an
+ * event, comment, retry, open or headers callback never unwinds through
+ * libcurl: the stream ends, with SSEKIT_E_NOMEM for std::bad_alloc and
+ * SSEKIT_E_CALLBACK for anything else. */
 
 /* Loops. */
 
@@ -363,8 +367,9 @@ SSEKIT_EXTERN void ssekit_loop_free(ssekit_loop *loop);
  * below. The URL is copied. NULL if url is NULL or memory is exhausted. */
 SSEKIT_EXTERN ssekit_stream *ssekit_stream_new(const char *url);
 /* Closes the stream if it runs (as ssekit_stream_close), then frees the
- * handle. From inside the stream's own callback the memory is released
- * after `closed` has run. NULL is allowed. */
+ * handle. From inside a callback on the stream's loop thread it does not
+ * wait: the handle stays valid, for the stream's own `closed` callback
+ * too, and is released after `closed` has run. NULL is allowed. */
 SSEKIT_EXTERN void ssekit_stream_free(ssekit_stream *stream);
 
 /* Setters: SSEKIT_OK, SSEKIT_E_INVALID for a NULL handle or bad value,
@@ -385,7 +390,12 @@ SSEKIT_EXTERN int ssekit_stream_set_body(ssekit_stream *s, const void *body,
                                          size_t len);
 SSEKIT_EXTERN int ssekit_stream_add_header(ssekit_stream *s, const char *name,
                                            const char *value);
-/* The last event ID to start from, sent as Last-Event-ID (raw bytes). */
+/* The last event ID to start from, sent as Last-Event-ID (raw bytes).
+ * A last event ID longer than 65536 bytes (which a server may set: the
+ * parser's line limit allows it) is kept and reported with events, but not
+ * sent: reconnects then go without Last-Event-ID, so the server starts the
+ * stream where it starts it for a new client. libcurl refuses requests
+ * over 1 MiB, and no server needs such a cursor. */
 SSEKIT_EXTERN int ssekit_stream_set_last_event_id(ssekit_stream *s,
                                                   const char *id, size_t len);
 /* Also (or only, for servers that read no header) send the last event ID as
@@ -428,12 +438,19 @@ SSEKIT_EXTERN int ssekit_stream_set_max_retry_time(ssekit_stream *s,
  * refuses and a request that cannot be made fail the stream.
  * Statuses: by default 5xx, 408 and 429 reconnect (after Retry-After, in
  * seconds or as an HTTP date, if the server sent one and it is longer than
- * the backoff); 204 and every other status fail the stream. Strict mode
+ * the backoff, capped at max_retry_after); 204 and every other status fail
+ * the stream. A response whose headers are too large
+ * (SSEKIT_E_RESPONSE_TOO_LARGE) reconnects; a refused redirect
+ * (SSEKIT_E_REDIRECT) fails. Strict mode
  * behaves as a browser: every status but 200 fails. */
 SSEKIT_EXTERN int ssekit_stream_set_strict(ssekit_stream *s, int strict);
 /* Timeouts in milliseconds, 0 for none. Connect: default 30000. Read (no
  * byte, comments included, for that long drops the connection and
- * reconnects): default 0, set it when the server sends keep-alives. */
+ * reconnects with SSEKIT_E_READ_TIMEOUT): default 0, set it when the server
+ * sends keep-alives. While the response headers arrive, what counts is a
+ * complete header line (libcurl hands over whole lines only): a server that
+ * trickles one header line more slowly than the read timeout is dropped,
+ * however steadily its bytes come. Values are clamped as the delays are. */
 SSEKIT_EXTERN int ssekit_stream_set_connect_timeout(ssekit_stream *s,
                                                     uint64_t ms);
 SSEKIT_EXTERN int ssekit_stream_set_read_timeout(ssekit_stream *s, uint64_t ms);
@@ -447,7 +464,10 @@ SSEKIT_EXTERN int ssekit_stream_set_done_sentinel(ssekit_stream *s,
  * has when it resumes: an event whose own `id` field repeats the id of one
  * of the last 4096 events delivered is skipped (and counted in
  * SSEKIT_METRIC_DEDUPED). Events without an `id` field of their own are
- * always delivered. */
+ * always delivered. Ids are remembered as 64-bit FNV-1a fingerprints, so
+ * the window holds under 200 KiB whatever the ids' length; two distinct ids
+ * with the same fingerprint count as one (for random ids, about one chance
+ * in 4 * 10^15 per event). */
 SSEKIT_EXTERN int ssekit_stream_set_dedupe(ssekit_stream *s, int on);
 /* Parser limits (see ssekit_parser_set_max_line/event). Exceeding one drops
  * the connection and reconnects with an error callback. */
@@ -549,8 +569,8 @@ SSEKIT_EXTERN uint64_t ssekit_stream_metric(const ssekit_stream *s, int metric);
  * stores its length in *len. SSEKIT_E_BUFFER_TOO_SMALL if it does not fit. */
 SSEKIT_EXTERN int ssekit_stream_last_event_id(const ssekit_stream *s, char *buf,
                                               size_t cap, size_t *len);
-/* The URL reconnects go to (changed by a permanent redirect), copied as
- * ssekit_stream_last_event_id copies. */
+/* The URL reconnects go to (changed by permanent redirects that stayed on
+ * the stream's origin), copied as ssekit_stream_last_event_id copies. */
 SSEKIT_EXTERN int ssekit_stream_url(const ssekit_stream *s, char *buf,
                                     size_t cap, size_t *len);
 
