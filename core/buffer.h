@@ -1,10 +1,11 @@
 // A growable byte buffer whose append is a bounds check and a memcpy, for
-// the parser's data buffer: std::string's general-purpose append costs
-// several times more per short line.
+// the parser's buffers: std::string's general-purpose append costs several
+// times more per short line, and its growth cannot be capped.
 #ifndef SSEKIT_CORE_BUFFER_H
 #define SSEKIT_CORE_BUFFER_H
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -14,13 +15,19 @@ namespace ssekit::detail {
 
 class Buffer {
  public:
-  Buffer() = default;
+  // Growth stops at limit bytes (0: no limit) unless more is asked for, so a
+  // buffer whose contents stay within its limit never allocates more.
+  explicit Buffer(size_t limit = 0) : limit_(limit) {}
   Buffer(const Buffer &) = delete;
   Buffer &operator=(const Buffer &) = delete;
   ~Buffer() { std::free(p_); }
 
+  void set_limit(size_t limit) { limit_ = limit; }
+
   const char *data() const { return p_; }
+  char *data() { return p_; }
   size_t size() const { return n_; }
+  size_t capacity() const { return cap_; }
   // Never a null pointer, even before the first allocation: callers hand
   // the view to C callbacks that were promised a valid pointer.
   std::string_view view() const { return std::string_view(p_ != nullptr ? p_ : "", n_); }
@@ -39,6 +46,11 @@ class Buffer {
     if (n_ == cap_) grow(1);
     p_[n_++] = c;
   }
+  // Bytes past the old size are left uninitialised for the caller to fill.
+  void resize(size_t n) {
+    if (n > cap_) grow(n - n_);
+    n_ = n;
+  }
   // Frees the memory if it grew past keep bytes, so one big event does not
   // pin its buffer for the rest of a long-lived stream.
   void shrink_to(size_t keep) {
@@ -51,11 +63,11 @@ class Buffer {
 
  private:
   void grow(size_t more) {
+    if (more > SIZE_MAX / 2 - n_) throw std::bad_alloc();
+    const size_t need = n_ + more;
     size_t cap = cap_ < 256 ? 256 : cap_;
-    while (cap - n_ < more) {
-      if (cap > SIZE_MAX / 2) throw std::bad_alloc();
-      cap *= 2;
-    }
+    while (cap < need) cap *= 2;
+    if (limit_ != 0 && cap > limit_) cap = limit_ < need ? need : limit_;
     void *p = std::realloc(p_, cap);
     if (p == nullptr) throw std::bad_alloc();
     p_ = static_cast<char *>(p);
@@ -65,6 +77,7 @@ class Buffer {
   char *p_ = nullptr;
   size_t n_ = 0;
   size_t cap_ = 0;
+  size_t limit_;
 };
 
 }  // namespace ssekit::detail

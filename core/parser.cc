@@ -18,8 +18,17 @@ constexpr std::string_view kMessage = "message";
 // rest of a long-lived stream.
 constexpr size_t kKeepCapacity = size_t{1} << 20;
 
-inline void release_if_large(std::string &s) {
-  if (s.capacity() > kKeepCapacity) std::string().swap(s);
+// A field named "data": a data line is limited by max_event, not max_line.
+inline bool is_data_line(const char *s, size_t n) {
+  return n >= 5 ? std::memcmp(s, "data:", 5) == 0
+                : n == 4 && std::memcmp(s, "data", 4) == 0;
+}
+
+// Whether an unfinished line of n bytes may still turn out to be a data line
+// whose value start is not known yet ("data:" itself may be followed by the
+// space that is not part of the value).
+inline bool may_be_data_line(const char *s, size_t n) {
+  return n <= 5 && std::memcmp(s, "data:", n) == 0;
 }
 
 }  // namespace
@@ -59,6 +68,7 @@ int Parser::feed(const char *p, size_t n) {
       // start of the first line (they hold no line ending).
       const size_t earlier = bom_ - i;
       line_.assign(reinterpret_cast<const char *>(kBom), earlier);
+      pending_ = earlier != 0 ? Pending::kLine : Pending::kNone;
       line_nonascii_ = earlier != 0;
       line_offset_ = offset_ - earlier;
       bom_ = kBomDecided;
@@ -121,23 +131,13 @@ SSEKIT_ALWAYS_INLINE int Parser::consume(const char *p, const char *end) {
   }
 
   // Finish the line that the previous chunk ended in the middle of.
-  if (!line_.empty()) {
+  if (pending_ != Pending::kNone) {
+    cur_line_ = nullptr;
     bool nonascii = line_nonascii_;
     const char *eol = Scan::find(p, end, &nonascii);
-    const size_t add = static_cast<size_t>(eol - p);
-    if (max_line_ != 0 && line_.size() + add > max_line_)
-      return fail(SSEKIT_E_LINE_TOO_LONG, line_offset_, "line too long");
-    line_.append(p, add);
-    if (eol == end) {
-      line_nonascii_ = nonascii;
-      return SSEKIT_OK;
-    }
-    cur_line_ = nullptr;
-    const int rc = line(line_.data(), line_.size(), nonascii, false);
-    if (rc != SSEKIT_OK) return rc;
-    line_.clear();
-    release_if_large(line_);
-    line_nonascii_ = false;
+    const int rc = pending_ == Pending::kData ? continue_data(p, eol, end, nonascii)
+                                              : continue_line(p, eol, end, nonascii);
+    if (rc != SSEKIT_OK || eol == end) return rc;
     p = after_eol(eol, end);
   }
 
@@ -153,14 +153,9 @@ SSEKIT_ALWAYS_INLINE int Parser::consume(const char *p, const char *end) {
     bool nonascii = false;
     const char *eol = Scan::find(p, end, &nonascii);
     const size_t len = static_cast<size_t>(eol - p);
-    if (max_line_ != 0 && len > max_line_)
+    if (eol == end) return start_partial(p, len, nonascii);
+    if (max_line_ != 0 && len > max_line_ && !is_data_line(p, len))
       return fail(SSEKIT_E_LINE_TOO_LONG, here(p), "line too long");
-    if (eol == end) {
-      line_.assign(p, len);
-      line_nonascii_ = nonascii;
-      line_offset_ = here(p);
-      return SSEKIT_OK;
-    }
     // The common case, an ASCII "data:" line, is handled here; everything
     // else goes through line().
     if (!nonascii && len >= 5 && std::memcmp(p, "data:", 5) == 0) {
@@ -191,6 +186,107 @@ int Parser::consume_avx2(const char *p, const char *end) {
 }
 #endif
 
+int Parser::start_partial(const char *s, size_t n, bool nonascii) {
+  line_offset_ = here(s);
+  line_nonascii_ = nonascii;
+  if (n > 5 && std::memcmp(s, "data:", 5) == 0) {
+    const char *v = s + 5 + (s[5] == ' ');
+    return open_data_line(v, static_cast<size_t>(s + n - v));
+  }
+  if (max_line_ != 0 && n > max_line_ && !may_be_data_line(s, n))
+    return fail(SSEKIT_E_LINE_TOO_LONG, line_offset_, "line too long");
+  line_.assign(s, n);
+  pending_ = Pending::kLine;
+  return SSEKIT_OK;
+}
+
+int Parser::continue_line(const char *p, const char *eol, const char *end,
+                          bool nonascii) {
+  const size_t have = line_.size();
+  const size_t add = static_cast<size_t>(eol - p);
+  const size_t total = have + add;
+  bool data = false;
+  // Only a line shorter than "data:x" can still turn out to be a data line.
+  if (have < 6) {
+    char head[6];
+    const size_t n = total < 6 ? total : 6;
+    std::memcpy(head, line_.data(), have);
+    std::memcpy(head + have, p, n - have);
+    if (n == 6 && std::memcmp(head, "data:", 5) == 0) {
+      const size_t v = head[5] == ' ' ? 6 : 5;
+      const size_t from_line = v < have ? have - v : 0;
+      const int rc = open_data_line(line_.data() + have - from_line, from_line);
+      line_.clear();
+      if (rc != SSEKIT_OK) return rc;
+      return continue_data(p + (v > have ? v - have : 0), eol, end, nonascii);
+    }
+    data = eol == end ? may_be_data_line(head, n) : is_data_line(head, n);
+  }
+  if (max_line_ != 0 && total > max_line_ && !data)
+    return fail(SSEKIT_E_LINE_TOO_LONG, line_offset_, "line too long");
+  line_.append(p, add);
+  if (eol == end) {
+    line_nonascii_ = nonascii;
+    return SSEKIT_OK;
+  }
+  pending_ = Pending::kNone;
+  const int rc = line(line_.data(), line_.size(), nonascii, false);
+  line_.clear();
+  line_.shrink_to(kKeepCapacity);
+  return rc;
+}
+
+int Parser::continue_data(const char *p, const char *eol, const char *end,
+                          bool nonascii) {
+  const size_t add = static_cast<size_t>(eol - p);
+  // The value's raw bytes never outnumber its decoded ones, so exceeding the
+  // limit already is a certain failure.
+  if (max_event_ != 0 && data_.size() + add > max_event_)
+    return fail(SSEKIT_E_EVENT_TOO_LARGE, line_offset_, "event too large");
+  data_.append(p, add);
+  pending_ = Pending::kData;
+  if (eol == end) {
+    line_nonascii_ = nonascii;
+    return SSEKIT_OK;
+  }
+  return close_data_line(nonascii);
+}
+
+int Parser::open_data_line(const char *v, size_t n) {
+  // The value is appended as it arrives; earlier lines are joined first.
+  const size_t joined = has_data_ ? data_view_.size() + 1 : 0;
+  if (max_event_ != 0 && joined + n > max_event_)
+    return fail(SSEKIT_E_EVENT_TOO_LARGE, line_start(), "event too large");
+  if (!has_data_) {
+    data_.clear();
+  } else {
+    if (data_src_ == Src::kChunk) data_.assign(data_view_.data(), data_view_.size());
+    data_.push_back('\n');
+  }
+  data_src_ = Src::kOwned;
+  data_view_ = {};
+  value_start_ = data_.size();
+  data_.append(v, n);
+  pending_ = Pending::kData;
+  return SSEKIT_OK;
+}
+
+int Parser::close_data_line(bool nonascii) {
+  pending_ = Pending::kNone;
+  const size_t raw = data_.size() - value_start_;
+  if (nonascii && !utf8::valid(data_.data() + value_start_, raw)) {
+    // The event limit counts the data as dispatched, U+FFFD included.
+    const size_t out = utf8::replaced_size(data_.data() + value_start_, raw);
+    if (max_event_ != 0 && value_start_ + out > max_event_)
+      return fail(SSEKIT_E_EVENT_TOO_LARGE, line_start(), "event too large");
+    data_.resize(value_start_ + out);
+    utf8::replace_in_place(data_.data() + value_start_, raw, out);
+  }
+  has_data_ = true;
+  data_view_ = data_.view();
+  return SSEKIT_OK;
+}
+
 const char *Parser::after_eol(const char *eol, const char *end) {
   // "Lines must be separated by either a U+000D CARRIAGE RETURN U+000A LINE
   // FEED (CRLF) character pair, a single U+000A LINE FEED (LF) character, or
@@ -206,10 +302,22 @@ const char *Parser::after_eol(const char *eol, const char *end) {
 
 int Parser::line(const char *s, size_t n, bool nonascii, bool in_chunk) {
   if (nonascii && !utf8::valid(s, n)) {
-    scratch_.clear();
-    utf8::append_replacing(s, n, scratch_);
-    const int rc = field(scratch_.data(), scratch_.size(), false);
-    release_if_large(scratch_);
+    if (is_data_line(s, n)) {
+      const char *v = s + 5 + (n > 5 && s[5] == ' ');
+      const int rc = open_data_line(v, static_cast<size_t>(s + n - v));
+      return rc != SSEKIT_OK ? rc : close_data_line(true);
+    }
+    // Any other line is limited as decoded, so that U+FFFD, three bytes
+    // for as little as one, cannot triple what the line limit bounds.
+    const size_t out = utf8::replaced_size(s, n);
+    if (max_line_ != 0 && out > max_line_)
+      return fail(SSEKIT_E_LINE_TOO_LONG, line_start(), "line too long");
+    if (in_chunk) line_.assign(s, n);
+    line_.resize(out);
+    utf8::replace_in_place(line_.data(), n, out);
+    const int rc = field(line_.data(), out, false);
+    line_.clear();
+    line_.shrink_to(kKeepCapacity);
     return rc;
   }
   return field(s, n, in_chunk);
@@ -261,7 +369,7 @@ int Parser::field(const char *s, size_t n, bool in_chunk) {
           type_src_ = Src::kChunk;
         } else {
           type_.assign(value.data(), value.size());
-          type_view_ = type_;
+          type_view_ = type_.view();
           type_src_ = Src::kOwned;
         }
       } else if (name == "retry") {
@@ -305,7 +413,7 @@ int Parser::dispatch() {
   // last event ID buffer. The buffer does not get reset."
   event_has_id_ = id_dirty_;
   if (id_dirty_) {
-    last_id_ = id_buf_;
+    last_id_.assign(id_buf_.data(), id_buf_.size());
     id_dirty_ = false;
   }
   // "If the data buffer is an empty string, set the data buffer and the
@@ -321,9 +429,9 @@ int Parser::dispatch() {
     type_view_ = {};
     return SSEKIT_OK;
   }
-  const ssekit_event event{type.data(),       type.size(),
-                           data_view_.data(), data_view_.size(),
-                           last_id_.data(),   last_id_.size()};
+  const std::string_view id = last_id_.view();
+  const ssekit_event event{type.data(),       type.size(),      data_view_.data(),
+                           data_view_.size(), id.data(),        id.size()};
   const bool go = cb_.on_event == nullptr || cb_.on_event(&event, cb_.userdata) == 0;
   data_view_ = {};
   type_view_ = {};
@@ -341,7 +449,7 @@ void Parser::settle() {
   }
   if (type_src_ == Src::kChunk) {
     type_.assign(type_view_.data(), type_view_.size());
-    type_view_ = type_;
+    type_view_ = type_.view();
     type_src_ = Src::kOwned;
   }
 }
@@ -358,8 +466,9 @@ int Parser::finish() {
 
 void Parser::clear_pending() {
   skip_lf_ = false;
+  pending_ = Pending::kNone;
   line_.clear();
-  release_if_large(line_);
+  line_.shrink_to(kKeepCapacity);
   line_nonascii_ = false;
   has_data_ = false;
   data_src_ = Src::kNone;
@@ -369,6 +478,7 @@ void Parser::clear_pending() {
   type_src_ = Src::kNone;
   type_view_ = {};
   type_.clear();
+  type_.shrink_to(kKeepCapacity);
 }
 
 void Parser::reset_connection() {
@@ -376,7 +486,7 @@ void Parser::reset_connection() {
   status_ = SSEKIT_OK;
   finished_ = false;
   bom_ = 0;
-  id_buf_ = last_id_;
+  id_buf_.assign(last_id_.data(), last_id_.size());
   id_dirty_ = false;
   offset_ = 0;
   error_.clear();
@@ -384,12 +494,13 @@ void Parser::reset_connection() {
 
 void Parser::reset() {
   last_id_.clear();
+  last_id_.shrink_to(kKeepCapacity);
   reset_connection();
 }
 
 void Parser::set_last_event_id(std::string_view id) {
   last_id_.assign(id.data(), id.size());
-  id_buf_ = last_id_;
+  id_buf_.assign(id.data(), id.size());
   id_dirty_ = false;
 }
 

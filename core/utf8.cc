@@ -81,25 +81,56 @@ bool valid(const char *str, size_t n) {
   return true;
 }
 
-void append_replacing(const char *str, size_t n, std::string &out) {
+size_t replaced_size(const char *str, size_t n) {
   const auto *s = reinterpret_cast<const unsigned char *>(str);
-  out.reserve(out.size() + n + 8);
+  size_t out = 0;
+  size_t i = 0;
+  while (i < n) {
+    if (s[i] < 0x80) {
+      ++i;
+      ++out;
+      continue;
+    }
+    size_t bad;
+    const size_t len = sequence(s, i, n, &bad);
+    if (len != 0) {
+      i += len;
+      out += len;
+    } else {
+      i += bad;
+      out += 3;
+    }
+  }
+  return out;
+}
+
+void replace_in_place(char *buf, size_t n, size_t out) {
+  // The input moves to the end of the room and is decoded from there to the
+  // start: no replacement is shorter than what it replaces, so the writer
+  // never passes the reader.
+  char *const in = buf + (out - n);
+  std::memmove(in, buf, n);
+  const auto *s = reinterpret_cast<const unsigned char *>(in);
+  char *w = buf;
   size_t i = 0;
   while (i < n) {
     size_t run = i;
     while (run < n && s[run] < 0x80) ++run;
-    out.append(str + i, run - i);
+    std::memmove(w, in + i, run - i);
+    w += run - i;
     i = run;
     if (i >= n) break;
     size_t bad;
     const size_t len = sequence(s, i, n, &bad);
     if (len != 0) {
-      out.append(str + i, len);
+      std::memmove(w, in + i, len);
+      w += len;
       i += len;
     } else {
       // The byte that broke the sequence is not consumed: it may start the
       // next one (WHATWG: "prepend byte to stream").
-      out.append(kReplacement, 3);
+      std::memcpy(w, kReplacement, 3);
+      w += 3;
       i += bad;
     }
   }

@@ -145,10 +145,10 @@ typedef int (*ssekit_comment_cb)(const char *text, size_t len, void *userdata);
  * one: no such delay is meaningful. */
 typedef int (*ssekit_retry_cb)(uint64_t retry_ms, void *userdata);
 
-/* Default limits, in bytes. A line longer than SSEKIT_DEFAULT_MAX_LINE or an
- * event whose data exceeds SSEKIT_DEFAULT_MAX_EVENT stops the parser with
- * SSEKIT_E_LINE_TOO_LONG / SSEKIT_E_EVENT_TOO_LARGE, so a hostile stream can
- * make the parser hold at most about max_line + max_event bytes. */
+/* Default limits, in bytes (see ssekit_parser_set_max_line). With them any
+ * event whose data fits in SSEKIT_DEFAULT_MAX_EVENT is delivered, however
+ * its data is split into lines, and a hostile stream can make a parser hold
+ * at most 32 MiB + 256 bytes. */
 #define SSEKIT_DEFAULT_MAX_LINE 4194304u   /* 4 MiB */
 #define SSEKIT_DEFAULT_MAX_EVENT 16777216u /* 16 MiB */
 
@@ -172,8 +172,23 @@ SSEKIT_EXTERN int ssekit_parser_on_comment(ssekit_parser *parser,
 SSEKIT_EXTERN int ssekit_parser_on_retry(ssekit_parser *parser,
                                          ssekit_retry_cb cb);
 
-/* Limits in bytes; 0 means no limit. The line limit counts one line without
- * its line ending; the event limit counts the event's data as dispatched. */
+/* Limits in bytes; 0 means no limit. Set them before the first feed: the
+ * memory bound below holds for buffers grown under the limits in force.
+ * - A data line (field name "data") is event data: max_line does not apply
+ *   to it, its value counts toward max_event. max_event bounds the event's
+ *   data as dispatched: the values joined by "\n", each U+FFFD that replaces
+ *   an invalid sequence counted as its 3 bytes. Exceeding it stops the
+ *   parser with SSEKIT_E_EVENT_TOO_LARGE.
+ * - max_line bounds every other line (event, id, retry, comments, unknown
+ *   fields): its bytes without the line ending, each U+FFFD counted as its
+ *   3 bytes. Exceeding it stops the parser with SSEKIT_E_LINE_TOO_LONG.
+ * A line fails as soon as the bytes fed show that it exceeds its limit,
+ * even if it never ends. With both limits non-zero, a hostile stream can
+ * make the parser's buffers hold at most
+ *   max_event + 4 * max_line + 256 bytes:
+ * the event's data, plus the line being read, the event type, the pending
+ * id and the last event ID, each at most max_line, plus 256 bytes of
+ * bookkeeping. */
 SSEKIT_EXTERN int ssekit_parser_set_max_line(ssekit_parser *parser,
                                              size_t max_line);
 SSEKIT_EXTERN int ssekit_parser_set_max_event(ssekit_parser *parser,

@@ -315,13 +315,12 @@ TEST(ParserLimits, DefaultLineLimitIsFourMiB) {
   Log log;
   ParserPtr p = NewParser(&log);
   ASSERT_TRUE(p);
-  const std::string fits =
-      "data: " + std::string(SSEKIT_DEFAULT_MAX_LINE - 6, 'x');
-  EXPECT_EQ(Feed(p.get(), fits + "\n\n"), SSEKIT_OK);
-  ASSERT_EQ(log.events.size(), 1u);
-  EXPECT_EQ(log.events[0].size(), SSEKIT_DEFAULT_MAX_LINE - 6 + 1);
-  EXPECT_EQ(Feed(p.get(), fits + "x\n\n"), SSEKIT_E_LINE_TOO_LONG);
-  EXPECT_EQ(log.events.size(), 1u);
+  const std::string fits = ": " + std::string(SSEKIT_DEFAULT_MAX_LINE - 2, 'x');
+  EXPECT_EQ(Feed(p.get(), fits + "\n"), SSEKIT_OK);
+  ASSERT_EQ(log.comments.size(), 1u);
+  EXPECT_EQ(log.comments[0].size(), SSEKIT_DEFAULT_MAX_LINE - 2);
+  EXPECT_EQ(Feed(p.get(), fits + "x\n"), SSEKIT_E_LINE_TOO_LONG);
+  EXPECT_EQ(log.comments.size(), 1u);
 }
 
 TEST(ParserLimits, ZeroMeansNoLineLimit) {
@@ -329,10 +328,83 @@ TEST(ParserLimits, ZeroMeansNoLineLimit) {
   ParserPtr p = NewParser(&log);
   ASSERT_TRUE(p);
   ASSERT_EQ(ssekit_parser_set_max_line(p.get(), 0), SSEKIT_OK);
-  const std::string data(SSEKIT_DEFAULT_MAX_LINE + 1, 'x');
-  EXPECT_EQ(Feed(p.get(), "data: " + data + "\n\n"), SSEKIT_OK);
-  ASSERT_EQ(log.events.size(), 1u);
-  EXPECT_EQ(log.events[0], data + "|");
+  const std::string id(SSEKIT_DEFAULT_MAX_LINE + 1, 'x');
+  EXPECT_EQ(Feed(p.get(), "id: " + id + "\ndata: d\n\n"), SSEKIT_OK);
+  EXPECT_EQ(log.events, std::vector<std::string>{"d|" + id});
+}
+
+// Feeds s in chunks of the given size up to the first error; *fed receives
+// the bytes fed by then, the failing chunk included.
+int FeedInChunks(ssekit_parser* p, const std::string& s, std::size_t chunk,
+                 std::size_t* fed) {
+  int rc = SSEKIT_OK;
+  std::size_t at = 0;
+  while (at < s.size() && rc == SSEKIT_OK) {
+    const std::size_t len = std::min(chunk, s.size() - at);
+    rc = ssekit_parser_feed(p, s.data() + at, len);
+    at += len;
+  }
+  if (fed != nullptr) *fed = at;
+  return rc;
+}
+
+// A data line is event data: with the default limits, an event within the
+// event limit is delivered however its data is split into lines, here one
+// line (a base64 image, say) longer than the line limit.
+void ExpectSingleLineEventDelivered(std::size_t data_len, std::size_t chunk) {
+  SCOPED_TRACE("data " + std::to_string(data_len) + ", chunk " +
+               std::to_string(chunk));
+  Log log;
+  ParserPtr p = NewParser(&log);
+  ASSERT_TRUE(p);
+  std::string data(data_len, 'A');
+  for (std::size_t i = 0; i < data_len; i += 7) data[i] = '+';
+  const std::string stream =
+      "event: image\ndata: " + data + "\n\ndata: after\n\n";
+  EXPECT_EQ(FeedInChunks(p.get(), stream, chunk, nullptr), SSEKIT_OK);
+  ASSERT_EQ(log.events.size(), 2u);
+  EXPECT_TRUE(log.events[0] == data + "|") << "the data was altered";
+  EXPECT_EQ(log.events[1], "after|");
+}
+
+TEST(ParserLimits, DataLineLongerThanTheLineLimitIsDeliveredWithDefaults) {
+  constexpr std::size_t kMb7 = 7000000;
+  static_assert(kMb7 > SSEKIT_DEFAULT_MAX_LINE, "over the line limit");
+  for (const std::size_t chunk : {std::size_t{16384}, kMiB, kMb7 + 21,
+                                  64 * kMiB}) {
+    ExpectSingleLineEventDelivered(kMb7, chunk);
+  }
+  ExpectSingleLineEventDelivered(SSEKIT_DEFAULT_MAX_EVENT, kMiB);
+  ExpectSingleLineEventDelivered(SSEKIT_DEFAULT_MAX_EVENT, 64 * kMiB);
+}
+
+TEST(ParserLimits, DataLineIsLimitedByTheEventLimit) {
+  const std::string stream =
+      "data: " + std::string(SSEKIT_DEFAULT_MAX_EVENT + 1, 'x') + "\n\n";
+  for (const std::size_t chunk : {kMiB, stream.size()}) {
+    SCOPED_TRACE("chunk " + std::to_string(chunk));
+    Log log;
+    ParserPtr p = NewParser(&log);
+    ASSERT_TRUE(p);
+    std::size_t fed = 0;
+    EXPECT_EQ(FeedInChunks(p.get(), stream, chunk, &fed),
+              SSEKIT_E_EVENT_TOO_LARGE);
+    // The line fails on the chunk that takes it past the limit.
+    EXPECT_LE(fed, 6 + SSEKIT_DEFAULT_MAX_EVENT + chunk);
+    EXPECT_TRUE(log.events.empty());
+  }
+}
+
+TEST(ParserLimits, EveryOtherLineIsLimitedByTheLineLimit) {
+  for (const char* field : {"event: ", "id: ", "retry: ", ": ", "other: "}) {
+    SCOPED_TRACE(field);
+    Log log;
+    ParserPtr p = NewParser(&log);
+    ASSERT_TRUE(p);
+    const std::string line = field + std::string(SSEKIT_DEFAULT_MAX_LINE, '1');
+    EXPECT_EQ(Feed(p.get(), line + "\ndata: x\n\n"), SSEKIT_E_LINE_TOO_LONG);
+    EXPECT_TRUE(log.events.empty());
+  }
 }
 
 TEST(ParserLimits, DefaultEventLimitIsSixteenMiBAndZeroRemovesIt) {
