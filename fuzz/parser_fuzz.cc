@@ -60,14 +60,27 @@ class ReferenceParser {
     size_t start = pos;
     for (size_t i = pos; i < n; ++i) {
       if (p[i] != '\r' && p[i] != '\n') continue;
-      Measure(p + start, i - start, bom && start == 3);
-      Line(ssekit_fuzz::DecodeUtf8(p + start, i - start), i + 1);
+      const std::string line = ssekit_fuzz::DecodeUtf8(p + start, i - start);
+      // A data line is event data: max_event bounds it, not max_line.
+      if (!IsDataLine(line)) Measure(p + start, i - start, bom && start == 3);
+      Line(line, i + 1);
       if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n') ++i;
       start = i + 1;
     }
     // An unterminated last line is never processed, but still counts
     // against the line limit while it is buffered.
-    if (start < n) Measure(p + start, n - start, bom && start == 3);
+    if (start < n) {
+      const std::string line = ssekit_fuzz::DecodeUtf8(p + start, n - start);
+      if (IsDataLine(line)) {
+        // A data line that never ends still grows the event's data.
+        const size_t colon = line.find(':');
+        const std::string value =
+            colon == std::string::npos ? "" : StripSpace(line.substr(colon + 1));
+        ref_.largest_data = std::max(ref_.largest_data, data_.size() + value.size());
+      } else {
+        Measure(p + start, n - start, bom && start == 3);
+      }
+    }
     return std::move(ref_);
   }
 
@@ -134,6 +147,10 @@ class ReferenceParser {
     ref_.event_due.push_back(due);
     data_.clear();
     type_.clear();
+  }
+
+  static bool IsDataLine(const std::string& line) {
+    return line.compare(0, line.find(':'), "data") == 0;
   }
 
   static std::string StripSpace(std::string s) {

@@ -101,7 +101,7 @@ INLINE_CASES = [
     {"name": "unterminated event is dropped", "input": "data: a\n\ndata: b",
      "expect": [{"event": "message", "data": "a", "id": ""}]},
     {"name": "line limit after an event",
-     "input": "data: ok\n\ndata: 0123456789abcdef\n\n",
+     "input": "data: ok\n\nevent: 0123456789abcdef\n\n",
      "options": {"max_line": 16},
      "expect": [{"event": "message", "data": "ok", "id": ""},
                 {"error": "line_too_long"}]},
@@ -311,12 +311,13 @@ class Errors(unittest.TestCase):
                 self.assert_one_line_error(run(args), EXIT_USAGE)
 
     def test_default_line_limit_and_zero_disables_it(self):
-        stream = b"data: " + b"x" * (4 << 20) + b"\n\n"
+        # An event-type line: a data line is bounded by the event limit.
+        stream = b"event: " + b"x" * (4 << 20) + b"\ndata: d\n\n"
         limited = run(["--json", "--input", "-"], stream)
         self.assert_one_line_error(limited, EXIT_STREAM, "ssecat: stdin: ")
         unlimited = run(["--json", "--max-line", "0", "--input", "-"], stream)
         self.assertEqual(unlimited.returncode, 0, unlimited.stderr)
-        self.assertEqual(json.loads(unlimited.stdout)["data"], "x" * (4 << 20))
+        self.assertEqual(json.loads(unlimited.stdout)["event"], "x" * (4 << 20))
 
     @unittest.skipUnless(os.path.exists("/dev/full"), "needs /dev/full")
     def test_write_error(self):

@@ -366,14 +366,14 @@ class Reconnect(LiveTestCase):
         self.assertEqual(len(json_items(result.stdout)), 1)
 
     def test_limit_with_no_reconnect(self):
-        url = self.url("/oversize?bytes=100")
+        url = self.url("/oversize?bytes=100&field=event")
         result = run(["--json", "--no-reconnect", "--max-line", "50", url])
         self.assert_one_line_failure(result, EXIT_STREAM, url)
         self.assertEqual(result.stdout, b"")
         bigger = run(["--json", "--no-reconnect", "--max-line", "200", url])
         self.assertEqual(bigger.returncode, 0, bigger.stderr)
         self.assertEqual(json_items(bigger.stdout),
-                         [{"event": "message", "data": "x" * 100, "id": ""},
+                         [{"event": "x" * 100, "data": "big", "id": ""},
                           {"event": "message", "data": "after",
                            "id": "after"}])
 
