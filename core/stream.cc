@@ -198,6 +198,20 @@ void Stream::release(std::function<void()> after) {
   }
 }
 
+bool Stream::close_or_defer(std::function<void()> after) {
+  {
+    // A stopped stream's loop may be gone already: do not ask it anything.
+    std::lock_guard<std::mutex> lock(done_mu_);
+    if (done_) return true;
+  }
+  if (loop_.on_loop_thread()) {
+    release(std::move(after));
+    return false;
+  }
+  close();
+  return true;
+}
+
 int Stream::restart() {
   if (closing() || state() == SSEKIT_STATE_CLOSED) return SSEKIT_E_STATE;
   auto self = shared_from_this();

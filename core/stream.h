@@ -74,7 +74,10 @@ class Stream : public std::enable_shared_from_this<Stream> {
   int pause();
   int resume();
   int state() const { return state_.load(std::memory_order_acquire); }
-  bool on_loop_thread() const { return loop_.on_loop_thread(); }
+  // For freeing the handle that owns the stream: closes it and returns
+  // true once it has stopped, or, on the loop thread (a callback), where
+  // it cannot wait, returns false and runs after once it has stopped.
+  bool close_or_defer(std::function<void()> after);
   uint64_t metric(int which) const;
   std::string last_event_id() const;
   std::string url() const;

@@ -105,13 +105,9 @@ SSEKIT_EXTERN void ssekit_stream_free(ssekit_stream *s) {
   if (s == nullptr) return;
   if (s->started.load(std::memory_order_acquire)) {
     try {
-      if (s->stream->on_loop_thread()) {
-        // From a callback: the handle must outlive `closed`, which may
-        // still use it, so it is freed once the stream has stopped.
-        s->stream->release([s] { delete s; });
-        return;
-      }
-      s->stream->close();
+      // From a callback the handle must outlive `closed`, which may still
+      // use it: it is then freed once the stream has stopped.
+      if (!s->stream->close_or_defer([s] { delete s; })) return;
     } catch (...) {
       // close() only allocates to post a command; nothing to do if it fails.
     }
