@@ -13,11 +13,32 @@
  *   keeps ownership and may free them as soon as the call returns.
  * - Strings handed to a callback are (pointer, length) pairs that are valid
  *   only until the callback returns; the pointer is never NULL, even for an
- *   empty string. They are not NUL-terminated and may hold NUL bytes. They are always valid UTF-8 (the parser decodes invalid input
- *   to U+FFFD, as the WHATWG standard requires).
+ *   empty string. They are not NUL-terminated and may hold NUL bytes. They
+ *   are always valid UTF-8 (the parser decodes invalid input to U+FFFD, as
+ *   the WHATWG standard requires).
  * - Callbacks get the handle's userdata as their last argument.
- * - Threads: a handle may be used by one thread at a time. Distinct handles
- *   are independent. Functions without a handle argument are thread-safe.
+ * - Threads: a parser handle is used by one thread at a time; distinct
+ *   parsers are independent. Functions without a handle argument are
+ *   thread-safe. For streams and loops, each function's comment says which
+ *   threads may call it (see "Threads" in the client section).
+ *
+ * ABI policy (modelled on libcurl's)
+ * - In 0.x, a minor release may add functions, enum values, error codes,
+ *   and fields at the end of structs the library allocates (callers never
+ *   allocate or copy them, so their size is not part of the ABI); callers
+ *   must expect values they do not know. A patch release adds nothing.
+ * - Nothing published is removed, renumbered or changes meaning. From 0.2
+ *   on, every addition is append-only.
+ * - Each release's new functions get their own symbol-version node
+ *   (SSEKIT_0 for 0.1, then SSEKIT_0.2, ...), so that a program using a
+ *   newer function fails to load on an older library, naming the missing
+ *   version, instead of misbehaving.
+ * - Bindings and applications check at load that ssekit_version_num() is
+ *   at least the SSEKIT_VERSION_NUM they were built against: an older
+ *   library does not know the newer enum values and fields, and a binding
+ *   that uses dlopen() gets no symbol-version check.
+ * - A new SONAME (libssekit.so.1) would mean an incompatible ABI; as with
+ *   libcurl, that is done as rarely as possible.
  */
 #ifndef SSEKIT_H
 #define SSEKIT_H
@@ -30,10 +51,10 @@ extern "C" {
 #endif
 
 #define SSEKIT_VERSION_MAJOR 0
-#define SSEKIT_VERSION_MINOR 1
+#define SSEKIT_VERSION_MINOR 2
 #define SSEKIT_VERSION_PATCH 0
-#define SSEKIT_VERSION_STRING "0.1.0"
-/* 0xMMmmpp, so that SSEKIT_VERSION_NUM >= 0x000100 tests for 0.1.0 or later. */
+#define SSEKIT_VERSION_STRING "0.2.0"
+/* 0xMMmmpp, so that SSEKIT_VERSION_NUM >= 0x000200 tests for 0.2.0 or later. */
 #define SSEKIT_VERSION_NUM                                                  \
   ((SSEKIT_VERSION_MAJOR << 16) | (SSEKIT_VERSION_MINOR << 8) |            \
    SSEKIT_VERSION_PATCH)
@@ -106,8 +127,9 @@ typedef enum ssekit_error {
  * code" for a code this version does not know). Never NULL. */
 SSEKIT_EXTERN const char *ssekit_strerror(int code);
 
-/* The library's version as a string ("0.1.0") and as SSEKIT_VERSION_NUM.
- * Compare with the macros to detect a header/library mismatch. */
+/* The library's version as a string ("0.2.0") and as SSEKIT_VERSION_NUM.
+ * A library older than the header fails ssekit_version_num() >=
+ * SSEKIT_VERSION_NUM: check it at load (see the ABI policy above). */
 SSEKIT_EXTERN const char *ssekit_version(void);
 SSEKIT_EXTERN unsigned int ssekit_version_num(void);
 
