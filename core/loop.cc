@@ -1,7 +1,13 @@
 #include "loop.h"
 
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <mutex>
 #include <stdexcept>
 
 #if SSEKIT_EPOLL_LOOP
@@ -16,7 +22,15 @@
 namespace ssekit {
 namespace {
 
+// Bumped in a child after fork(): loops of an older generation have no
+// thread there, and their epoll and eventfd are shared with the parent.
+std::atomic<uint64_t> fork_generation{0};
+
+void on_fork_child() { fork_generation.fetch_add(1, std::memory_order_relaxed); }
+
 void global_init() {
+  static const int atfork = pthread_atfork(nullptr, nullptr, &on_fork_child);
+  (void)atfork;
   // curl_global_init is not thread-safe on every build: once, before any
   // loop thread exists.
   static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -40,7 +54,7 @@ void guarded(F &&fn) noexcept {
 
 }  // namespace
 
-Loop::Loop() {
+Loop::Loop() : generation_(fork_generation.load(std::memory_order_relaxed)) {
   global_init();
   multi_ = curl_multi_init();
   if (multi_ == nullptr) throw std::runtime_error("curl_multi_init failed");
@@ -64,7 +78,25 @@ Loop::Loop() {
   curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
 #endif
   try {
-    thread_ = std::thread([this] { run(); });
+    // The loop thread blocks every asynchronous signal, so a Ctrl-C reaches
+    // the application's threads (Python raises KeyboardInterrupt in its
+    // main thread); faults are delivered to the faulting thread anyway.
+    sigset_t all, old;
+    sigfillset(&all);
+    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS})
+      sigdelset(&all, sig);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    try {
+      thread_ = std::thread([this] {
+        run();
+        // Freed from its own thread: nothing else will join or free it.
+        if (self_free_) delete this;
+      });
+    } catch (...) {
+      pthread_sigmask(SIG_SETMASK, &old, nullptr);
+      throw;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
   } catch (...) {
 #if SSEKIT_EPOLL_LOOP
     ::close(epoll_fd_);
@@ -77,6 +109,11 @@ Loop::Loop() {
 }
 
 Loop::~Loop() {
+  if (!thread_.joinable()) {
+    // Freed by its own thread after run() returned (free_from_loop_thread).
+    cleanup();
+    return;
+  }
   post([this] {
     // Copy first: stopping a stream detaches it.
     std::vector<std::shared_ptr<Stream>> all;
@@ -90,6 +127,10 @@ Loop::~Loop() {
   }
   wake();
   thread_.join();
+  cleanup();
+}
+
+void Loop::cleanup() {
   curl_multi_cleanup(multi_);
 #if SSEKIT_EPOLL_LOOP
   ::close(epoll_fd_);
@@ -97,12 +138,49 @@ Loop::~Loop() {
 #endif
 }
 
+bool Loop::dead() const {
+  return generation_ != fork_generation.load(std::memory_order_relaxed);
+}
+
+void Loop::free_from_loop_thread() {
+  // Joining itself would never return: the thread is detached, stops every
+  // stream, and frees the loop once the current pass is over.
+  thread_.detach();
+  self_free_ = true;
+  post([this] {
+    std::vector<std::shared_ptr<Stream>> all;
+    all.reserve(streams_.size());
+    for (auto &entry : streams_) all.push_back(entry.second);
+    for (auto &s : all) s->stop(SSEKIT_E_CLOSED);
+  });
+  std::lock_guard<std::mutex> lock(mu_);
+  stop_ = true;
+}
+
+void Loop::abandon() {
+  // After fork() the thread is gone: nothing can be joined or driven, and
+  // curl's state may be mid-change. Only the descriptors are this
+  // process's to close; the rest is left, as a child that exits would.
+#if SSEKIT_EPOLL_LOOP
+  ::close(epoll_fd_);
+  ::close(wake_fd_);
+#endif
+}
+
 Loop &Loop::shared() {
-  static Loop *loop = new Loop();
+  // A child after fork() gets a new default loop of its own; the parent's
+  // is abandoned there, never freed.
+  static std::mutex mu;
+  static Loop *loop = nullptr;
+  std::lock_guard<std::mutex> lock(mu);
+  if (loop == nullptr || loop->dead()) loop = new Loop();
   return *loop;
 }
 
 void Loop::post(std::function<void()> fn) {
+  // A loop inherited through fork(): its thread does not exist here, and
+  // waking it would wake the parent's.
+  if (dead()) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
     queue_.push_back(std::move(fn));

@@ -45,8 +45,18 @@ class Loop {
   Loop &operator=(const Loop &) = delete;
 
   // The process-wide loop, created on first use and never destroyed, so
-  // streams may still run while static destructors do.
+  // streams may still run while static destructors do. A child process
+  // after fork() gets a new one.
   static Loop &shared();
+
+  // Any thread. True in a child after fork() for a loop the parent made:
+  // it has no thread here, posts are dropped and nothing waits for it.
+  bool dead() const;
+  // The loop thread only (a callback): stops every stream and frees the
+  // loop once the current pass returns, without joining itself.
+  void free_from_loop_thread();
+  // Any thread, for a dead loop: closes its descriptors and leaves the rest.
+  void abandon();
 
   // Any thread. Runs fn on the loop thread, in posting order, outside any
   // curl callback.
@@ -62,6 +72,7 @@ class Loop {
 
  private:
   void run();
+  void cleanup();
   void run_timers();
   long wait_ms();
   void wake();
@@ -82,6 +93,8 @@ class Loop {
 #endif
   std::thread thread_;
   std::thread::id thread_id_;
+  uint64_t generation_;
+  bool self_free_ = false;
 
   std::mutex mu_;
   std::vector<std::function<void()>> queue_;  // guarded by mu_

@@ -60,6 +60,8 @@ struct StreamOptions {
   RetryPolicy retry;
   uint64_t connect_timeout_ms = 30000;
   uint64_t read_timeout_ms = 0;
+  uint64_t event_timeout_ms = 0;  // no event (comments do not count) for this long
+  bool dispatch_unterminated = false;  // a last event the body ended without a blank line
   std::optional<std::string> done_sentinel;
   bool dedupe = false;
   size_t max_line = SSEKIT_DEFAULT_MAX_LINE;

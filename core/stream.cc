@@ -158,7 +158,24 @@ void Stream::start() {
   });
 }
 
+bool Stream::settle_if_dead() {
+  if (!loop_.dead()) return false;
+  // Inherited through fork(): the loop thread that ran the stream does not
+  // exist in this process, so the stream is dead; no callback runs again.
+  std::function<void()> after;
+  {
+    std::lock_guard<std::mutex> lock(done_mu_);
+    done_ = true;
+    after = std::move(after_stop_);
+  }
+  closing_.store(true, std::memory_order_release);
+  state_.store(SSEKIT_STATE_CLOSED, std::memory_order_release);
+  if (after) after();
+  return true;
+}
+
 void Stream::close() {
+  if (settle_if_dead()) return;
   {
     // Stopped already (it failed, finished, or its loop was freed, in which
     // case the loop must not be touched at all).
@@ -192,6 +209,7 @@ void Stream::release(std::function<void()> after) {
     if (after) after();
     return;
   }
+  if (settle_if_dead()) return;
   if (!closing_.exchange(true, std::memory_order_acq_rel)) {
     auto self = shared_from_this();
     loop_.post([self] { self->stop(SSEKIT_E_CLOSED); });
@@ -199,6 +217,7 @@ void Stream::release(std::function<void()> after) {
 }
 
 bool Stream::close_or_defer(std::function<void()> after) {
+  if (settle_if_dead()) return true;
   {
     // A stopped stream's loop may be gone already: do not ask it anything.
     std::lock_guard<std::mutex> lock(done_mu_);
@@ -246,6 +265,7 @@ int Stream::resume() {
     if (!self->paused_ || self->stopped_) return;
     self->paused_ = false;
     self->last_byte_ns_ = steady_ns();
+    self->last_event_ns_ = self->last_byte_ns_;
     if (self->attached_) curl_easy_pause(self->easy_, CURLPAUSE_CONT);
   });
   return SSEKIT_OK;
@@ -311,6 +331,7 @@ void Stream::stop(int code) {
 
 void Stream::detach_transfer() {
   loop_.cancel_timer(&read_timer_);
+  loop_.cancel_timer(&event_timer_);
   if (attached_) {
     curl_multi_remove_handle(loop_.multi(), easy_);
     attached_ = false;
@@ -555,6 +576,33 @@ void Stream::on_read_timer() {
   end_attempt(std::move(f));
 }
 
+void Stream::arm_event_timer(uint64_t delay_ms) {
+  loop_.cancel_timer(&event_timer_);
+  event_timer_ = loop_.add_timer(delay_ms, [this] {
+    event_timer_.second = 0;
+    on_event_timer();
+  });
+}
+
+void Stream::on_event_timer() {
+  if (!attached_ || stopped_ || closing()) return;
+  const uint64_t timeout = opts_.event_timeout_ms;
+  if (paused_) {
+    arm_event_timer(timeout);
+    return;
+  }
+  const auto idle = static_cast<uint64_t>((steady_ns() - last_event_ns_) / 1000000);
+  if (idle < timeout) {
+    arm_event_timer(timeout - idle);
+    return;
+  }
+  Failure f;
+  f.code = SSEKIT_E_EVENT_TIMEOUT;
+  f.http_status = static_cast<int>(status_);
+  f.message = "no event received for " + std::to_string(idle) + " ms";
+  end_attempt(std::move(f));
+}
+
 // ------------------------------------------------------------ curl callbacks
 
 // No exception may cross curl's C frames: each callback catches them all.
@@ -721,6 +769,8 @@ void Stream::open_response(long code) {
     std::lock_guard<std::mutex> lock(shared_mu_);
     shared_url_ = start_.url;
   }
+  last_event_ns_ = steady_ns();
+  if (opts_.event_timeout_ms != 0) arm_event_timer(opts_.event_timeout_ms);
   set_state(SSEKIT_STATE_OPEN);
   if (cb_.open != nullptr && !closing()) {
     const ssekit_response response{static_cast<int>(code), &response_headers_};
@@ -763,6 +813,7 @@ bool Stream::deliver_event(const ssekit_event *ev) {
     return true;
   }
   delivered_ = true;
+  if (opts_.event_timeout_ms != 0) last_event_ns_ = steady_ns();
   bump(events_);
   const std::string_view type(ev->type, ev->type_len);
   for (const auto &listener : cb_.listeners) {
@@ -799,6 +850,22 @@ void Stream::on_transfer_done(CURL *easy, CURLcode result) {
   if (closing()) {
     stop(SSEKIT_E_CLOSED);
     return;
+  }
+  if (result == CURLE_OK && f.code == SSEKIT_OK && opened_ && !finished_ &&
+      opts_.dispatch_unterminated) {
+    // The body ended without the blank line that dispatches its last
+    // event: end the line and the event as if the server had.
+    try {
+      parser_.feed("\n\n", 2);
+    } catch (...) {
+      fail_on_exception();
+      f = std::move(failure_);
+    }
+    remember_id();
+    if (closing()) {
+      stop(SSEKIT_E_CLOSED);
+      return;
+    }
   }
   if (finished_) {
     detach_transfer();

@@ -104,6 +104,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
     bool https = false;
   };
 
+  bool settle_if_dead();
   void connect();
   void start_hop();
   bool setup_request();
@@ -118,6 +119,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
   uint64_t now_ms() const;
   void arm_read_timer(uint64_t delay_ms);
   void on_read_timer();
+  void arm_event_timer(uint64_t delay_ms);
+  void on_event_timer();
   bool closing() const { return closing_.load(std::memory_order_acquire); }
   bool deliver_event(const ssekit_event *event);
 
@@ -183,6 +186,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
   Failure failure_;
 
   Loop::TimerKey read_timer_{};
+  Loop::TimerKey event_timer_{};
+  int64_t last_event_ns_ = 0;
   Loop::TimerKey retry_timer_{};
 
   DedupeWindow seen_ids_;

@@ -120,7 +120,11 @@ typedef enum ssekit_error {
   /* The response's headers are larger than the client accepts: one header
    * line over libcurl's limit (100 KiB in libcurl 7.88) or 256 KiB of
    * headers in all. Reconnects, as other faults of one response do. */
-  SSEKIT_E_RESPONSE_TOO_LARGE = -22
+  SSEKIT_E_RESPONSE_TOO_LARGE = -22,
+  /* No event arrived for longer than the event timeout, though the
+   * connection may have carried comments or keep-alive bytes (a stalled
+   * stream that still pings). Reconnects. */
+  SSEKIT_E_EVENT_TIMEOUT = -23
 } ssekit_error;
 
 /* A static, human-readable description of an error code ("unknown error
@@ -316,6 +320,27 @@ SSEKIT_EXTERN int ssekit_encode_comment(const char *text, size_t len,
  *   `closed`, which runs as soon as the current callback returns.
  * `closed` runs exactly once per started stream, last, on the loop thread:
  * the place to free what userdata points to.
+ * ssekit_stream_release() is the release that never waits, for bindings:
+ * garbage-collector finalizers, and callers that hold a lock (Python's GIL)
+ * that a callback on the loop thread may be waiting for.
+ *
+ * Signals, fork and exit.
+ * - Loop threads block every asynchronous signal, so SIGINT (Ctrl-C),
+ *   SIGTERM and the rest go to the application's own threads.
+ * - After fork(), in the child, every stream and loop inherited from the
+ *   parent is dead: it has no thread there. No callback of it runs again;
+ *   close, release and free return at once (its `closed` never runs), its
+ *   state stays as it was, and a stream cannot start on a loop the parent
+ *   made (SSEKIT_E_STATE). Streams started in the child run on a new
+ *   default loop of the child's own. The parent is unaffected.
+ * - A process may exit with streams still open (returning from main,
+ *   exit(), an interpreter shutting down): the default loop is never freed,
+ *   so its thread keeps running, and may call callbacks, until the process
+ *   ends; then it simply stops. A binding whose callbacks enter an
+ *   interpreter must keep them out of it once the interpreter is being
+ *   finalized: release its streams at exit (an atexit handler calling
+ *   ssekit_stream_release, which does not wait), or have its callbacks
+ *   check a flag it clears there.
  */
 
 typedef struct ssekit_loop ssekit_loop;
@@ -394,8 +419,12 @@ typedef int (*ssekit_auth_cb)(int http_status, ssekit_headers *headers,
  * while a process exits do not touch a destroyed loop; close them first.) */
 SSEKIT_EXTERN ssekit_loop *ssekit_loop_new(void);
 /* Closes every stream still on the loop (as ssekit_stream_close), stops its
- * thread and frees it. Must not be called from the loop's own thread (a
- * callback). NULL is allowed. */
+ * thread and frees it. NULL is allowed. From the loop's own thread (a
+ * callback) it cannot wait for itself: it returns at once, every stream of
+ * the loop gets its `closed` callback after the current callback returns,
+ * and the thread then frees the loop and exits. In a child process after
+ * fork(), a loop the parent made has no thread: freeing it closes its
+ * descriptors and leaves the rest (as the child's exit would). */
 SSEKIT_EXTERN void ssekit_loop_free(ssekit_loop *loop);
 
 /* Streams. */
@@ -403,6 +432,14 @@ SSEKIT_EXTERN void ssekit_loop_free(ssekit_loop *loop);
 /* A new stream for url (http or https), not started, with the defaults
  * below. The URL is copied. NULL if url is NULL or memory is exhausted. */
 SSEKIT_EXTERN ssekit_stream *ssekit_stream_new(const char *url);
+/* Stops the stream and frees the handle without ever waiting, from any
+ * thread: a garbage collector's finalizer, a callback of another stream or
+ * another loop's thread, or with a language's global lock held while a
+ * callback waits for it. The stream stops as ssekit_stream_close() would,
+ * its `closed` callback (if it had started) runs on the loop thread, and
+ * the handle is freed after that; the caller must not use it once this
+ * returns. NULL is allowed. */
+SSEKIT_EXTERN void ssekit_stream_release(ssekit_stream *stream);
 /* Closes the stream if it runs (as ssekit_stream_close), then frees the
  * handle. From inside a callback on the stream's loop thread it does not
  * wait: the handle stays valid, for the stream's own `closed` callback
@@ -491,12 +528,26 @@ SSEKIT_EXTERN int ssekit_stream_set_strict(ssekit_stream *s, int strict);
 SSEKIT_EXTERN int ssekit_stream_set_connect_timeout(ssekit_stream *s,
                                                     uint64_t ms);
 SSEKIT_EXTERN int ssekit_stream_set_read_timeout(ssekit_stream *s, uint64_t ms);
+/* Event timeout in milliseconds, 0 (the default) for none: no event for
+ * that long after the connection opened or since the last event (comments
+ * and keep-alive bytes do not count; a paused stream does not count)
+ * drops the connection and reconnects with SSEKIT_E_EVENT_TIMEOUT. For LLM
+ * streams that keep sending pings after they stalled. */
+SSEKIT_EXTERN int ssekit_stream_set_event_timeout(ssekit_stream *s,
+                                                  uint64_t ms);
 /* One-shot streams: what a clean end of the body means (ssekit_on_end), and
  * an optional sentinel: an event whose data equals it (e.g. "[DONE]") is
  * not delivered and finishes the stream. */
 SSEKIT_EXTERN int ssekit_stream_set_on_end(ssekit_stream *s, int on_end);
 SSEKIT_EXTERN int ssekit_stream_set_done_sentinel(ssekit_stream *s,
                                                   const char *data);
+/* Opt-in, for one-shot streams from servers that omit the final blank
+ * line: when the body ends cleanly, an event it left without its blank
+ * line (and a last line without its line ending) is dispatched instead of
+ * discarded, as if the blank line had arrived. The standard discards it,
+ * which stays the default. */
+SSEKIT_EXTERN int ssekit_stream_set_dispatch_unterminated(ssekit_stream *s,
+                                                          int on);
 /* Opt-in replay protection, for servers that resend events a client already
  * has when it resumes: an event whose own `id` field repeats the id of one
  * of the last 4096 events delivered is skipped (and counted in

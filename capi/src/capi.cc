@@ -58,6 +58,7 @@ SSEKIT_EXTERN const char *ssekit_strerror(int code) {
     case SSEKIT_E_REQUEST: return "invalid request";
     case SSEKIT_E_REDIRECT: return "redirect refused";
     case SSEKIT_E_RESPONSE_TOO_LARGE: return "response headers too large";
+    case SSEKIT_E_EVENT_TIMEOUT: return "no event within the event timeout";
     default: return "unknown error code";
   }
 }

@@ -85,8 +85,16 @@ SSEKIT_EXTERN ssekit_loop *ssekit_loop_new(void) {
 }
 
 SSEKIT_EXTERN void ssekit_loop_free(ssekit_loop *loop) {
-  // Joining the loop thread from itself would never return: refuse.
-  if (loop == nullptr || loop->loop->on_loop_thread()) return;
+  if (loop == nullptr) return;
+  if (loop->loop->dead()) {
+    // Made before fork(): its thread is the parent's, so it is abandoned.
+    loop->loop->abandon();
+    (void)loop->loop.release();
+  } else if (loop->loop->on_loop_thread()) {
+    // Joining the loop thread from itself would never return: it frees
+    // itself once the callback in progress returns.
+    loop->loop.release()->free_from_loop_thread();
+  }
   delete loop;
 }
 
@@ -205,6 +213,7 @@ SSEKIT_DURATION_SETTER(ssekit_stream_set_reset_after, retry.reset_after_ms)
 SSEKIT_DURATION_SETTER(ssekit_stream_set_max_retry_after, retry.max_retry_after_ms)
 SSEKIT_DURATION_SETTER(ssekit_stream_set_connect_timeout, connect_timeout_ms)
 SSEKIT_DURATION_SETTER(ssekit_stream_set_read_timeout, read_timeout_ms)
+SSEKIT_DURATION_SETTER(ssekit_stream_set_event_timeout, event_timeout_ms)
 #undef SSEKIT_DURATION_SETTER
 
 SSEKIT_SETTER(ssekit_stream_set_max_attempts, uint32_t, retry.max_attempts)
@@ -236,6 +245,13 @@ SSEKIT_EXTERN int ssekit_stream_set_done_sentinel(ssekit_stream *s, const char *
     } else {
       st.opts.done_sentinel = std::string(data);
     }
+    return SSEKIT_OK;
+  });
+}
+
+SSEKIT_EXTERN int ssekit_stream_set_dispatch_unterminated(ssekit_stream *s, int on) {
+  return configure(s, [&](ssekit_stream &st) {
+    st.opts.dispatch_unterminated = on != 0;
     return SSEKIT_OK;
   });
 }
@@ -337,11 +353,25 @@ SSEKIT_EXTERN int ssekit_stream_start(ssekit_stream *s) {
   if (s->started.load(std::memory_order_acquire)) return SSEKIT_E_STATE;
   return guarded([&] {
     ssekit::Loop &loop = s->loop != nullptr ? *s->loop : ssekit::Loop::shared();
+    if (loop.dead()) return static_cast<int>(SSEKIT_E_STATE);
     s->stream = std::make_shared<ssekit::Stream>(loop, s->opts, s->cbs);
     s->started.store(true, std::memory_order_release);
     s->stream->start();
-    return SSEKIT_OK;
+    return static_cast<int>(SSEKIT_OK);
   });
+}
+
+SSEKIT_EXTERN void ssekit_stream_release(ssekit_stream *s) {
+  if (s == nullptr) return;
+  if (!s->started.load(std::memory_order_acquire)) {
+    delete s;
+    return;
+  }
+  try {
+    s->stream->release([s] { delete s; });
+  } catch (...) {
+    // Posting the stop could not allocate; the stream stops with its loop.
+  }
 }
 
 SSEKIT_EXTERN int ssekit_stream_close(ssekit_stream *s) {

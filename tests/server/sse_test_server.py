@@ -107,6 +107,10 @@ Routes
                  be a percent-encoded /redirect URL to build chains.
 /redirect?status=...&location=L
                  the Location header verbatim, even empty (`location=`).
+/unterminated?line_end=0|1
+                 200 event stream `data: a` LF LF `data: last`, with an LF
+                 after it if line_end=1 (default 0) but never the blank
+                 line, then a clean end of the body.
 /slow-headers?delay_ms=D&unit=byte|line
                  the response head of an event stream (count defaults to 1)
                  written a byte (default) or a header line at a time, D ms
@@ -713,6 +717,7 @@ class SseTestServer:
             "/redirect": self.route_redirect,
             "/bytewise": self.route_bytewise,
             "/slow-headers": self.route_slow_headers,
+            "/unterminated": self.route_unterminated,
             "/big-headers": self.route_big_headers,
             "/oversize": self.route_oversize,
             "/invalid-utf8": self.route_invalid_utf8,
@@ -950,6 +955,12 @@ class SseTestServer:
             location = f"{self.scheme}://{host}:{self.port}{path}"
         await resp.simple(status, f"redirect to {location}\n".encode(),
                           headers=[("Location", location)])
+
+    async def route_unterminated(self, conn: Connection, req: Request, resp: Response) -> None:
+        await self.start_stream(req, resp, None)
+        tail = b"\n" if req.params.flag("line_end") else b""
+        await resp.send(b"data: a\n\ndata: last" + tail)
+        await resp.finish()
 
     async def route_slow_headers(self, conn: Connection, req: Request, resp: Response) -> None:
         p = req.params
