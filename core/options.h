@@ -60,7 +60,11 @@ struct StreamOptions {
   RetryPolicy retry;
   uint64_t connect_timeout_ms = 30000;
   uint64_t read_timeout_ms = 0;
-  uint64_t event_timeout_ms = 0;  // no event (comments do not count) for this long
+  uint64_t event_timeout_ms = 0;
+  // How much of a failing response's body is read for the failure handle,
+  // and for how long at most.
+  size_t max_error_body = 65536;
+  uint64_t error_body_timeout_ms = 5000;  // no event (comments do not count) for this long
   bool dispatch_unterminated = false;  // a last event the body ended without a blank line
   std::optional<std::string> done_sentinel;
   bool dedupe = false;

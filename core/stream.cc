@@ -331,6 +331,7 @@ void Stream::stop(int code) {
 
 void Stream::detach_transfer() {
   loop_.cancel_timer(&read_timer_);
+  loop_.cancel_timer(&error_body_timer_);
   loop_.cancel_timer(&event_timer_);
   if (attached_) {
     curl_multi_remove_handle(loop_.multi(), easy_);
@@ -397,6 +398,8 @@ void Stream::start_hop() {
   opened_ = false;
   delivered_ = false;
   redirect_to_.reset();
+  reading_error_body_ = false;
+  error_body_.clear();
   failure_ = Failure{};
   finished_ = false;
   errbuf_[0] = '\0';
@@ -692,6 +695,7 @@ bool Stream::on_headers_end() {
   }
   Failure f;
   f.http_status = static_cast<int>(code);
+  f.from_response = true;
   if (code != 200) {
     f.code = SSEKIT_E_HTTP_STATUS;
     f.message = "HTTP status " + std::to_string(code);
@@ -708,7 +712,20 @@ bool Stream::on_headers_end() {
                 ", not text/event-stream";
   }
   failure_ = std::move(f);
-  return false;
+  if (opts_.max_error_body == 0) return false;
+  // The body of an error tells why (an LLM API's JSON error): read its
+  // first bytes, for a bounded time, then fail the attempt.
+  reading_error_body_ = true;
+  error_body_timer_ = loop_.add_timer(opts_.error_body_timeout_ms, [this] {
+    error_body_timer_.second = 0;
+    on_error_body_timer();
+  });
+  return true;
+}
+
+void Stream::on_error_body_timer() {
+  if (!attached_ || stopped_ || closing() || !reading_error_body_) return;
+  end_attempt(std::move(failure_));
 }
 
 // Decides the next hop and ends this transfer (returning false aborts it at
@@ -780,6 +797,12 @@ void Stream::open_response(long code) {
 
 size_t Stream::on_body(char *p, size_t n) {
   if (closing() || finished_) return 0;
+  if (reading_error_body_) {
+    const size_t room = opts_.max_error_body - error_body_.size();
+    error_body_.append(p, std::min(n, room));
+    // Enough: ending the transfer here reports the failure kept above.
+    return n <= room ? n : 0;
+  }
   // The body of a redirect being followed, or of an answer already refused.
   if (!opened_) return n;
   if (paused_) return CURL_WRITEFUNC_PAUSE;
@@ -901,6 +924,23 @@ void Stream::on_transfer_done(CURL *easy, CURLcode result) {
   end_attempt(std::move(f));
 }
 
+void Stream::report(const Failure &f, bool will_retry, uint64_t retry_ms, int code) {
+  if (cb_.error != nullptr)
+    cb_.error(code, f.http_status, f.message.c_str(), will_retry ? 1 : 0, retry_ms, cb_.userdata);
+  if (cb_.failure != nullptr && !closing()) {
+    static const HeaderList kNoHeaders;
+    static const std::string kNoBody;
+    const ssekit_failure failure{code,
+                                 f.http_status,
+                                 f.message.c_str(),
+                                 will_retry ? 1 : 0,
+                                 retry_ms,
+                                 f.from_response ? &response_headers_ : &kNoHeaders,
+                                 f.from_response ? &error_body_ : &kNoBody};
+    cb_.failure(&failure, cb_.userdata);
+  }
+}
+
 void Stream::end_attempt(Failure f) {
   detach_transfer();
   if (stopped_) return;
@@ -937,16 +977,15 @@ void Stream::end_attempt(Failure f) {
       std::string message = std::move(f.message);
       if (d.code == SSEKIT_E_RETRIES_EXHAUSTED) message = "giving up after: " + message;
       set_state(SSEKIT_STATE_CLOSED);
-      if (cb_.error != nullptr && !closing())
-        cb_.error(d.code, f.http_status, message.c_str(), 0, 0, cb_.userdata);
+      f.message = std::move(message);
+      if (!closing()) report(f, false, 0, d.code);
       // The error ended the stream, even if the callback also closed it.
       stop(d.code);
       return;
     }
     case Decision::kRetry:
       set_state(SSEKIT_STATE_CONNECTING);
-      if (cb_.error != nullptr && !closing())
-        cb_.error(d.code, f.http_status, f.message.c_str(), 1, d.delay_ms, cb_.userdata);
+      if (!closing()) report(f, true, d.delay_ms, d.code);
       if (closing()) return;
       retry_timer_ = loop_.add_timer(d.delay_ms, [this] {
         retry_timer_.second = 0;

@@ -36,6 +36,16 @@ struct ssekit_headers {
   ssekit::HeaderList items;
 };
 
+struct ssekit_failure {
+  int code;
+  int status;
+  const char *message;
+  int will_retry;
+  uint64_t retry_ms;
+  const ssekit::HeaderList *headers;  // the failing response's, or empty
+  const std::string *body;            // its first bytes, or empty
+};
+
 namespace ssekit {
 
 struct StreamCallbacks {
@@ -44,6 +54,7 @@ struct StreamCallbacks {
   ssekit_comment_cb comment = nullptr;
   ssekit_retry_cb retry = nullptr;
   ssekit_error_cb error = nullptr;
+  ssekit_failure_cb failure = nullptr;
   ssekit_state_cb state = nullptr;
   ssekit_closed_cb closed = nullptr;
   ssekit_headers_cb headers = nullptr;
@@ -93,6 +104,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
     std::optional<uint64_t> retry_after_ms;
     std::string message;
     bool fatal = false;
+    bool from_response = false;  // the response's headers and body tell more
   };
 
   // One request of an attempt: the first, or one a redirect led to.
@@ -111,6 +123,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
   bool follow_redirect(long code, std::string_view location);
   void fail_response(int code, std::string message, bool fatal);
   void fail_on_exception() noexcept;
+  void report(const Failure &f, bool will_retry, uint64_t retry_ms, int code);
+  void on_error_body_timer();
   void detach_transfer();
   void end_attempt(Failure failure);
   void set_state(int s);
@@ -187,6 +201,9 @@ class Stream : public std::enable_shared_from_this<Stream> {
 
   Loop::TimerKey read_timer_{};
   Loop::TimerKey event_timer_{};
+  Loop::TimerKey error_body_timer_{};
+  bool reading_error_body_ = false;
+  std::string error_body_;
   int64_t last_event_ns_ = 0;
   Loop::TimerKey retry_timer_{};
 

@@ -349,6 +349,10 @@ typedef struct ssekit_stream ssekit_stream;
 typedef struct ssekit_response ssekit_response;
 /* A list of request headers that a hook adds to; valid during the hook. */
 typedef struct ssekit_headers ssekit_headers;
+/* What went wrong, with the failing response's status, headers and first
+ * body bytes; valid only during the failure callback. Read it with the
+ * ssekit_failure_* accessors, so that fields can be added. */
+typedef struct ssekit_failure ssekit_failure;
 
 typedef enum ssekit_state {
   SSEKIT_STATE_CONNECTING = 0, /* as EventSource.CONNECTING */
@@ -387,6 +391,13 @@ typedef void (*ssekit_open_cb)(const ssekit_response *response, void *userdata);
 typedef void (*ssekit_error_cb)(int code, int http_status, const char *message,
                                 int will_retry, uint64_t retry_ms,
                                 void *userdata);
+/* The failure-handle form of the error callback, called right after it
+ * (set either or both): the same code, status, message and retry decision,
+ * plus, when the failure is the server's answer (an HTTP status error, a
+ * wrong Content-Type), that response's headers (Retry-After,
+ * WWW-Authenticate, request ids) and the first bytes of its body. */
+typedef void (*ssekit_failure_cb)(const ssekit_failure *failure,
+                                  void *userdata);
 /* The ready state changed (an ssekit_state); also called with CONNECTING
  * when the stream starts. */
 typedef void (*ssekit_state_cb)(int state, void *userdata);
@@ -535,6 +546,14 @@ SSEKIT_EXTERN int ssekit_stream_set_read_timeout(ssekit_stream *s, uint64_t ms);
  * streams that keep sending pings after they stalled. */
 SSEKIT_EXTERN int ssekit_stream_set_event_timeout(ssekit_stream *s,
                                                   uint64_t ms);
+/* How much of a failing response's body is read for the failure callback
+ * (an HTTP status other than 200, or a wrong Content-Type): up to
+ * max_bytes (default 65536; 0 reads none and fails at the headers), for at
+ * most timeout_ms (default 5000) after the headers; then the attempt ends
+ * as it would have without the body. */
+SSEKIT_EXTERN int ssekit_stream_set_error_body(ssekit_stream *s,
+                                               size_t max_bytes,
+                                               uint64_t timeout_ms);
 /* One-shot streams: what a clean end of the body means (ssekit_on_end), and
  * an optional sentinel: an event whose data equals it (e.g. "[DONE]") is
  * not delivered and finishes the stream. */
@@ -625,6 +644,8 @@ SSEKIT_EXTERN int ssekit_stream_on_comment(ssekit_stream *s,
                                            ssekit_comment_cb cb);
 SSEKIT_EXTERN int ssekit_stream_on_retry(ssekit_stream *s, ssekit_retry_cb cb);
 SSEKIT_EXTERN int ssekit_stream_on_error(ssekit_stream *s, ssekit_error_cb cb);
+SSEKIT_EXTERN int ssekit_stream_on_failure(ssekit_stream *s,
+                                           ssekit_failure_cb cb);
 SSEKIT_EXTERN int ssekit_stream_on_state(ssekit_stream *s, ssekit_state_cb cb);
 SSEKIT_EXTERN int ssekit_stream_on_closed(ssekit_stream *s, ssekit_closed_cb cb);
 SSEKIT_EXTERN int ssekit_stream_on_headers(ssekit_stream *s,
@@ -673,6 +694,30 @@ SSEKIT_EXTERN size_t ssekit_response_header_count(const ssekit_response *r);
 SSEKIT_EXTERN int ssekit_response_header_at(const ssekit_response *r, size_t i,
                                             const char **name,
                                             const char **value);
+
+/* Failure (failure callback only). code: an ssekit_error (SSEKIT_E_INVALID
+ * for NULL); status: the HTTP status or 0; message: NUL-terminated, never
+ * NULL; will_retry and retry_ms: whether and after how long the stream
+ * reconnects (without a retry `closed` follows). */
+SSEKIT_EXTERN int ssekit_failure_code(const ssekit_failure *f);
+SSEKIT_EXTERN int ssekit_failure_status(const ssekit_failure *f);
+SSEKIT_EXTERN const char *ssekit_failure_message(const ssekit_failure *f);
+SSEKIT_EXTERN int ssekit_failure_will_retry(const ssekit_failure *f);
+SSEKIT_EXTERN uint64_t ssekit_failure_retry_ms(const ssekit_failure *f);
+/* The failing response's headers, as ssekit_response_header*: none when
+ * the failure is not a response (a network error, a timeout). */
+SSEKIT_EXTERN const char *ssekit_failure_header(const ssekit_failure *f,
+                                                const char *name);
+SSEKIT_EXTERN size_t ssekit_failure_header_count(const ssekit_failure *f);
+SSEKIT_EXTERN int ssekit_failure_header_at(const ssekit_failure *f, size_t i,
+                                           const char **name,
+                                           const char **value);
+/* The first bytes of the failing response's body (decoded if it was
+ * compressed; see ssekit_stream_set_error_body), never NULL, followed by a
+ * NUL for convenience, but it may hold NUL bytes: use *len. Empty when the
+ * failure is not a response or the response had no body. */
+SSEKIT_EXTERN const char *ssekit_failure_body(const ssekit_failure *f,
+                                              size_t *len);
 
 /* Headers (hooks only): adds or, for a name already added, replaces. */
 SSEKIT_EXTERN int ssekit_headers_set(ssekit_headers *h, const char *name,

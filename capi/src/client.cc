@@ -249,6 +249,15 @@ SSEKIT_EXTERN int ssekit_stream_set_done_sentinel(ssekit_stream *s, const char *
   });
 }
 
+SSEKIT_EXTERN int ssekit_stream_set_error_body(ssekit_stream *s, size_t max_bytes,
+                                              uint64_t timeout_ms) {
+  return configure(s, [&](ssekit_stream &st) {
+    st.opts.max_error_body = max_bytes;
+    st.opts.error_body_timeout_ms = std::min(timeout_ms, ssekit::kMaxDurationMs);
+    return SSEKIT_OK;
+  });
+}
+
 SSEKIT_EXTERN int ssekit_stream_set_dispatch_unterminated(ssekit_stream *s, int on) {
   return configure(s, [&](ssekit_stream &st) {
     st.opts.dispatch_unterminated = on != 0;
@@ -322,6 +331,7 @@ SSEKIT_CALLBACK_SETTER(ssekit_stream_on_event, ssekit_event_cb, event)
 SSEKIT_CALLBACK_SETTER(ssekit_stream_on_comment, ssekit_comment_cb, comment)
 SSEKIT_CALLBACK_SETTER(ssekit_stream_on_retry, ssekit_retry_cb, retry)
 SSEKIT_CALLBACK_SETTER(ssekit_stream_on_error, ssekit_error_cb, error)
+SSEKIT_CALLBACK_SETTER(ssekit_stream_on_failure, ssekit_failure_cb, failure)
 SSEKIT_CALLBACK_SETTER(ssekit_stream_on_state, ssekit_state_cb, state)
 SSEKIT_CALLBACK_SETTER(ssekit_stream_on_closed, ssekit_closed_cb, closed)
 SSEKIT_CALLBACK_SETTER(ssekit_stream_on_headers, ssekit_headers_cb, headers)
@@ -446,6 +456,55 @@ SSEKIT_EXTERN int ssekit_response_header_at(const ssekit_response *r, size_t i,
   if (name != nullptr) *name = h.first.c_str();
   if (value != nullptr) *value = h.second.c_str();
   return SSEKIT_OK;
+}
+
+SSEKIT_EXTERN int ssekit_failure_code(const ssekit_failure *f) {
+  return f == nullptr ? SSEKIT_E_INVALID : f->code;
+}
+
+SSEKIT_EXTERN int ssekit_failure_status(const ssekit_failure *f) {
+  return f == nullptr ? 0 : f->status;
+}
+
+SSEKIT_EXTERN const char *ssekit_failure_message(const ssekit_failure *f) {
+  return f == nullptr ? "" : f->message;
+}
+
+SSEKIT_EXTERN int ssekit_failure_will_retry(const ssekit_failure *f) {
+  return f == nullptr ? 0 : f->will_retry;
+}
+
+SSEKIT_EXTERN uint64_t ssekit_failure_retry_ms(const ssekit_failure *f) {
+  return f == nullptr ? 0 : f->retry_ms;
+}
+
+SSEKIT_EXTERN const char *ssekit_failure_header(const ssekit_failure *f, const char *name) {
+  if (f == nullptr || name == nullptr) return nullptr;
+  for (const auto &h : *f->headers)
+    if (ssekit::http::iequals(h.first, name)) return h.second.c_str();
+  return nullptr;
+}
+
+SSEKIT_EXTERN size_t ssekit_failure_header_count(const ssekit_failure *f) {
+  return f == nullptr ? 0 : f->headers->size();
+}
+
+SSEKIT_EXTERN int ssekit_failure_header_at(const ssekit_failure *f, size_t i, const char **name,
+                                           const char **value) {
+  if (f == nullptr || i >= f->headers->size()) return SSEKIT_E_INVALID;
+  const auto &h = (*f->headers)[i];
+  if (name != nullptr) *name = h.first.c_str();
+  if (value != nullptr) *value = h.second.c_str();
+  return SSEKIT_OK;
+}
+
+SSEKIT_EXTERN const char *ssekit_failure_body(const ssekit_failure *f, size_t *len) {
+  if (f == nullptr) {
+    if (len != nullptr) *len = 0;
+    return "";
+  }
+  if (len != nullptr) *len = f->body->size();
+  return f->body->c_str();
 }
 
 SSEKIT_EXTERN int ssekit_headers_set(ssekit_headers *h, const char *name, const char *value) {

@@ -95,6 +95,9 @@ Routes
                  (or B, with Content-Type C). `retry_after=V` sends
                  `Retry-After: V` verbatim (seconds or an HTTP date);
                  `retry_after_in=S` sends an HTTP date S seconds from now.
+                 `header=Name:Value` adds one header; `body_bytes=N` sends
+                 a chunked body of N bytes of `e` instead (-1: 64 KiB
+                 every 50 ms, never ending).
 /204             204 No Content (the server telling the client to stop).
 /ctype?value=V   200 with Content-Type V (default text/plain; an empty value
                  sends no Content-Type) and an event-stream body (count
@@ -926,6 +929,26 @@ class SseTestServer:
         elif p.has("retry_after_in"):
             when = time.time() + p.integer("retry_after_in", 0)
             headers.append(("Retry-After", email.utils.formatdate(when, usegmt=True)))
+        if p.has("header"):
+            name, _, value = (p.text("header") or "").partition(":")
+            headers.append((name.strip(), value.strip()))
+        if p.has("body_bytes"):
+            # A large error body, written lazily; -1: one that never ends.
+            count = p.integer("body_bytes", 0, lo=-1)
+            ctype = p.text("ctype", "text/plain; charset=utf-8")
+            await resp.start(status, ([("Content-Type", ctype)] if ctype else []) + headers,
+                             mode="chunked")
+            block = b"e" * WRITE_BLOCK
+            left = count
+            while left != 0:
+                n = WRITE_BLOCK if left < 0 else min(left, WRITE_BLOCK)
+                await resp.send(block[:n])
+                if left > 0:
+                    left -= n
+                else:
+                    await conn.idle(0.05)
+            await resp.finish()
+            return
         body = p.text("body")
         payload = (body if body is not None else f"status {status}\n").encode()
         await resp.simple(status, payload, p.text("ctype", "text/plain; charset=utf-8"),
