@@ -135,6 +135,18 @@ Stream::Stream(Loop &loop, StreamOptions options, StreamCallbacks callbacks)
   pcb.userdata = this;
   parser_.callbacks() = pcb;
   last_byte_ns_ = steady_ns();
+  if (cb_.queue) {
+    // Queue mode: the hooks still run here, everything else is queued.
+    const auto headers = cb_.headers;
+    const auto auth = cb_.auth;
+    const auto queue = cb_.queue;
+    void *const userdata = cb_.userdata;
+    cb_ = StreamCallbacks{};
+    cb_.headers = headers;
+    cb_.auth = auth;
+    cb_.queue = queue;
+    cb_.userdata = userdata;
+  }
 }
 
 Stream::~Stream() {
@@ -154,6 +166,10 @@ void Stream::start() {
     }
     // The state starts as CONNECTING; tell the callback about it too.
     if (self->cb_.state != nullptr) self->cb_.state(SSEKIT_STATE_CONNECTING, self->cb_.userdata);
+    if (self->cb_.queue) {
+      self->staged_.add_value(SSEKIT_ITEM_STATE, self->cb_.userdata, 0, SSEKIT_STATE_CONNECTING);
+      self->flush_queue();
+    }
     self->connect();
   });
 }
@@ -266,9 +282,24 @@ int Stream::resume() {
     self->paused_ = false;
     self->last_byte_ns_ = steady_ns();
     self->last_event_ns_ = self->last_byte_ns_;
-    if (self->attached_) curl_easy_pause(self->easy_, CURLPAUSE_CONT);
+    if (self->attached_ && !self->queue_paused_) curl_easy_pause(self->easy_, CURLPAUSE_CONT);
   });
   return SSEKIT_OK;
+}
+
+void Stream::resume_from_queue() {
+  auto self = shared_from_this();
+  loop_.post([self] {
+    if (!self->queue_paused_ || self->stopped_) return;
+    self->queue_paused_ = false;
+    self->last_byte_ns_ = steady_ns();
+    self->last_event_ns_ = self->last_byte_ns_;
+    if (self->attached_ && !self->paused_) curl_easy_pause(self->easy_, CURLPAUSE_CONT);
+  });
+}
+
+void Stream::flush_queue() {
+  if (cb_.queue && cb_.queue->push(staged_, shared_from_this())) queue_paused_ = true;
 }
 
 uint64_t Stream::metric(int which) const {
@@ -307,6 +338,10 @@ uint64_t Stream::now_ms() const {
 void Stream::set_state(int s) {
   if (state_.exchange(s, std::memory_order_acq_rel) == s) return;
   if (cb_.state != nullptr && !closing()) cb_.state(s, cb_.userdata);
+  if (cb_.queue && !closing()) {
+    staged_.add_value(SSEKIT_ITEM_STATE, cb_.userdata, 0, static_cast<uint64_t>(s));
+    flush_queue();
+  }
 }
 
 void Stream::stop(int code) {
@@ -318,6 +353,14 @@ void Stream::stop(int code) {
   loop_.cancel_timer(&retry_timer_);
   state_.store(SSEKIT_STATE_CLOSED, std::memory_order_release);
   if (cb_.closed != nullptr) cb_.closed(code, cb_.userdata);
+  if (cb_.queue) {
+    // Items staged by a read the close cut short go first; CLOSED is last.
+    try {
+      staged_.add_value(SSEKIT_ITEM_CLOSED, cb_.userdata, code, 0);
+    } catch (const std::bad_alloc &) {
+    }
+    cb_.queue->push(staged_, self);
+  }
   std::function<void()> after;
   {
     std::lock_guard<std::mutex> lock(done_mu_);
@@ -563,7 +606,7 @@ void Stream::arm_read_timer(uint64_t delay_ms) {
 void Stream::on_read_timer() {
   if (!attached_ || stopped_ || closing()) return;
   const uint64_t timeout = opts_.read_timeout_ms;
-  if (paused_) {
+  if (held()) {
     arm_read_timer(timeout);
     return;
   }
@@ -590,7 +633,7 @@ void Stream::arm_event_timer(uint64_t delay_ms) {
 void Stream::on_event_timer() {
   if (!attached_ || stopped_ || closing()) return;
   const uint64_t timeout = opts_.event_timeout_ms;
-  if (paused_) {
+  if (held()) {
     arm_event_timer(timeout);
     return;
   }
@@ -793,6 +836,10 @@ void Stream::open_response(long code) {
     const ssekit_response response{static_cast<int>(code), &response_headers_};
     cb_.open(&response, cb_.userdata);
   }
+  if (cb_.queue && !closing()) {
+    staged_.add_open(cb_.userdata, static_cast<int>(code), response_headers_);
+    flush_queue();
+  }
 }
 
 size_t Stream::on_body(char *p, size_t n) {
@@ -805,11 +852,13 @@ size_t Stream::on_body(char *p, size_t n) {
   }
   // The body of a redirect being followed, or of an answer already refused.
   if (!opened_) return n;
-  if (paused_) return CURL_WRITEFUNC_PAUSE;
+  if (held()) return CURL_WRITEFUNC_PAUSE;
   bump(bytes_, n);
   last_byte_ns_ = steady_ns();
   const int rc = parser_.feed(p, n);
   remember_id();
+  // One push per network read, however many events it held.
+  if (cb_.queue) flush_queue();
   if (rc == SSEKIT_OK) return n;
   if (rc != SSEKIT_E_CALLBACK) {
     failure_.code = rc;
@@ -846,6 +895,9 @@ bool Stream::deliver_event(const ssekit_event *ev) {
     }
   }
   if (cb_.event != nullptr && cb_.event(ev, cb_.userdata) != 0) close();
+  if (cb_.queue && !closing())
+    staged_.add_event(cb_.userdata, type, std::string_view(ev->data, ev->data_len),
+                      std::string_view(ev->id, ev->id_len));
   return !closing();
 }
 
@@ -853,6 +905,7 @@ int Stream::parser_comment(const char *text, size_t len, void *self) {
   auto *s = static_cast<Stream *>(self);
   if (s->closing()) return 1;
   if (s->cb_.comment != nullptr && s->cb_.comment(text, len, s->cb_.userdata) != 0) s->close();
+  if (s->cb_.queue) s->staged_.add_text(SSEKIT_ITEM_COMMENT, s->cb_.userdata, {text, len});
   return s->closing() ? 1 : 0;
 }
 
@@ -862,6 +915,7 @@ int Stream::parser_retry(uint64_t ms, void *self) {
   // "set the event stream's reconnection time to that integer"
   s->server_retry_ms_ = ms;
   if (s->cb_.retry != nullptr && s->cb_.retry(ms, s->cb_.userdata) != 0) s->close();
+  if (s->cb_.queue) s->staged_.add_value(SSEKIT_ITEM_RETRY, s->cb_.userdata, 0, ms);
   return s->closing() ? 1 : 0;
 }
 
@@ -927,7 +981,7 @@ void Stream::on_transfer_done(CURL *easy, CURLcode result) {
 void Stream::report(const Failure &f, bool will_retry, uint64_t retry_ms, int code) {
   if (cb_.error != nullptr)
     cb_.error(code, f.http_status, f.message.c_str(), will_retry ? 1 : 0, retry_ms, cb_.userdata);
-  if (cb_.failure != nullptr && !closing()) {
+  if ((cb_.failure != nullptr || cb_.queue) && !closing()) {
     static const HeaderList kNoHeaders;
     static const std::string kNoBody;
     const ssekit_failure failure{code,
@@ -937,7 +991,11 @@ void Stream::report(const Failure &f, bool will_retry, uint64_t retry_ms, int co
                                  retry_ms,
                                  f.from_response ? &response_headers_ : &kNoHeaders,
                                  f.from_response ? &error_body_ : &kNoBody};
-    cb_.failure(&failure, cb_.userdata);
+    if (cb_.failure != nullptr) cb_.failure(&failure, cb_.userdata);
+    if (cb_.queue) {
+      staged_.add_failure(cb_.userdata, failure);
+      flush_queue();
+    }
   }
 }
 

@@ -24,27 +24,10 @@
 #include "loop.h"
 #include "options.h"
 #include "parser.h"
+#include "abi_types.h"
 #include "policy.h"
+#include "queue.h"
 #include "ssekit.h"
-
-struct ssekit_response {
-  int status;
-  const ssekit::HeaderList *headers;
-};
-
-struct ssekit_headers {
-  ssekit::HeaderList items;
-};
-
-struct ssekit_failure {
-  int code;
-  int status;
-  const char *message;
-  int will_retry;
-  uint64_t retry_ms;
-  const ssekit::HeaderList *headers;  // the failing response's, or empty
-  const std::string *body;            // its first bytes, or empty
-};
 
 namespace ssekit {
 
@@ -61,6 +44,8 @@ struct StreamCallbacks {
   ssekit_auth_cb auth = nullptr;
   std::vector<std::pair<std::string, ssekit_event_cb>> listeners;
   void *userdata = nullptr;
+  // Set: what the delivery callbacks would get goes to the queue instead.
+  std::shared_ptr<Queue> queue;
 };
 
 // Sets or replaces (by case-insensitive name) a header in a list.
@@ -92,6 +77,9 @@ class Stream : public std::enable_shared_from_this<Stream> {
   uint64_t metric(int which) const;
   std::string last_event_id() const;
   std::string url() const;
+
+  // Any thread: the queue this stream delivers to has room again.
+  void resume_from_queue();
 
   // Loop thread.
   void stop(int code);
@@ -125,6 +113,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
   void fail_on_exception() noexcept;
   void report(const Failure &f, bool will_retry, uint64_t retry_ms, int code);
   void on_error_body_timer();
+  bool held() const { return paused_ || queue_paused_; }
+  void flush_queue();
   void detach_transfer();
   void end_attempt(Failure failure);
   void set_state(int s);
@@ -188,6 +178,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
   HeaderList auth_headers_;
   bool auth_retried_ = false;
   bool paused_ = false;
+  bool queue_paused_ = false;  // the queue is over its bounds
+  Staged staged_;              // queue mode: this read's items
   bool finished_ = false;
 
   // The response of the current attempt.

@@ -719,6 +719,107 @@ SSEKIT_EXTERN int ssekit_failure_header_at(const ssekit_failure *f, size_t i,
 SSEKIT_EXTERN const char *ssekit_failure_body(const ssekit_failure *f,
                                               size_t *len);
 
+/* ------------------------------------------------------------------------ */
+/* Queue: streams deliver to a queue instead of callbacks, for consumers    */
+/* that must not run on the loop thread (language bindings).                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A stream given a queue (ssekit_stream_set_queue) calls none of its
+ * delivery callbacks (open, event, listeners, comment, retry, error,
+ * failure, state, closed); it appends a copy of each to the queue instead,
+ * in order. The headers and auth hooks still run on the loop thread.
+ * Several streams may share one queue (a binding's event loop watches one
+ * descriptor for all its streams): each stream's items keep their order,
+ * and items of different streams interleave by the network read they came
+ * from. An item's userdata says which stream it came from; a stream's last
+ * item is SSEKIT_ITEM_CLOSED, so its userdata must stay valid until that
+ * item has been taken.
+ *
+ * Bounds: when a stream's push leaves the queue over max_items items or
+ * max_bytes bytes of strings, that stream pauses its transfer (as
+ * ssekit_stream_pause, without the caller's pause state), and the take
+ * that empties the queue resumes it. Nothing is dropped, and the queue
+ * holds at most its bounds plus one network read (64 KiB, as events) per
+ * stream: a slow consumer slows the servers through TCP flow control
+ * instead of growing memory. The read and event timeouts do not run while
+ * the queue holds a stream paused.
+ *
+ * Waking the consumer: ssekit_queue_fd() is readable while the queue is
+ * not empty (poll it, asyncio's add_reader, libuv's uv_poll; never read
+ * it), and the ready callback runs, on the loop thread that pushed, when
+ * the queue goes from empty to non-empty: it must only signal (a
+ * uv_async_send, a condition), never call into an interpreter or take a
+ * lock a consumer may hold while it waits for the loop.
+ */
+typedef struct ssekit_queue ssekit_queue;
+/* What one take returned; owns every item and string in it. */
+typedef struct ssekit_batch ssekit_batch;
+
+typedef enum ssekit_item_kind {
+  SSEKIT_ITEM_OPEN = 0,    /* status, response */
+  SSEKIT_ITEM_EVENT = 1,   /* type, data, id (the last event ID) */
+  SSEKIT_ITEM_COMMENT = 2, /* data: the comment text */
+  SSEKIT_ITEM_RETRY = 3,   /* value: the new reconnection time in ms */
+  SSEKIT_ITEM_ERROR = 4,   /* code, status, will_retry, value: retry ms,
+                              data: the message, failure: everything */
+  SSEKIT_ITEM_STATE = 5,   /* value: the new ssekit_state */
+  SSEKIT_ITEM_CLOSED = 6   /* code, as the closed callback's; the last */
+} ssekit_item_kind;
+
+/* One item. The library allocates it: fields may be appended in later
+ * versions, so read it through a pointer from ssekit_batch_item() and never
+ * copy or allocate the struct. Fields a kind does not use are 0 or NULL;
+ * strings are (pointer, length), never NULL, not NUL-terminated. */
+typedef struct ssekit_item {
+  int kind;        /* an ssekit_item_kind */
+  void *userdata;  /* the userdata of the stream it came from */
+  const char *type;
+  size_t type_len;
+  const char *data;
+  size_t data_len;
+  const char *id;
+  size_t id_len;
+  int code;
+  int status;
+  int will_retry;
+  uint64_t value;
+  const ssekit_response *response; /* OPEN: use the ssekit_response_* */
+  const ssekit_failure *failure;   /* ERROR: use the ssekit_failure_* */
+} ssekit_item;
+
+/* A queue bounded by max_items items and max_bytes bytes of strings (0 for
+ * the defaults, 4096 and 4 MiB). NULL if memory or a descriptor could not
+ * be had. Any thread. */
+SSEKIT_EXTERN ssekit_queue *ssekit_queue_new(size_t max_items,
+                                             size_t max_bytes);
+/* Frees the caller's reference: streams still using the queue keep it
+ * until they stop, batches taken stay valid. NULL is allowed. Any thread. */
+SSEKIT_EXTERN void ssekit_queue_free(ssekit_queue *q);
+/* Makes the stream deliver to q (see above); before start. */
+SSEKIT_EXTERN int ssekit_stream_set_queue(ssekit_stream *s, ssekit_queue *q);
+/* The descriptor that is readable while the queue is not empty, or -1 for
+ * NULL. Owned by the queue. Any thread. */
+SSEKIT_EXTERN int ssekit_queue_fd(const ssekit_queue *q);
+/* Sets (NULL: removes) the ready callback. Any thread. */
+SSEKIT_EXTERN int ssekit_queue_on_ready(ssekit_queue *q,
+                                        void (*cb)(void *userdata),
+                                        void *userdata);
+/* Takes everything queued, in one lock: *batch receives it, or NULL if
+ * nothing arrived within timeout_ms (0: do not wait; negative: wait until
+ * something does). Waits without holding any ssekit lock, so a binding
+ * releases its interpreter's lock around it. The batch and every string in
+ * it are the caller's until ssekit_batch_free, independent of the queue and
+ * the streams. SSEKIT_E_INVALID for NULL arguments. Any thread; several
+ * consumers of one queue each get their own batches. */
+SSEKIT_EXTERN int ssekit_queue_take(ssekit_queue *q, int64_t timeout_ms,
+                                    ssekit_batch **batch);
+SSEKIT_EXTERN size_t ssekit_batch_count(const ssekit_batch *b);
+/* Item i (0-based), or NULL when i is out of range. */
+SSEKIT_EXTERN const ssekit_item *ssekit_batch_item(const ssekit_batch *b,
+                                                   size_t i);
+SSEKIT_EXTERN void ssekit_batch_free(ssekit_batch *b);
+
 /* Headers (hooks only): adds or, for a name already added, replaces. */
 SSEKIT_EXTERN int ssekit_headers_set(ssekit_headers *h, const char *name,
                                      const char *value);

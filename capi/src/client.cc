@@ -18,6 +18,14 @@ struct ssekit_loop {
   std::unique_ptr<ssekit::Loop> loop;
 };
 
+struct ssekit_queue {
+  std::shared_ptr<ssekit::Queue> queue;
+};
+
+struct ssekit_batch {
+  std::unique_ptr<ssekit::Batch> batch;
+};
+
 struct ssekit_stream {
   ssekit::StreamOptions opts;
   ssekit::StreamCallbacks cbs;
@@ -506,6 +514,59 @@ SSEKIT_EXTERN const char *ssekit_failure_body(const ssekit_failure *f, size_t *l
   if (len != nullptr) *len = f->body->size();
   return f->body->c_str();
 }
+
+SSEKIT_EXTERN ssekit_queue *ssekit_queue_new(size_t max_items, size_t max_bytes) {
+  try {
+    auto *q = new ssekit_queue();
+    q->queue = std::make_shared<ssekit::Queue>(max_items, max_bytes);
+    return q;
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+SSEKIT_EXTERN void ssekit_queue_free(ssekit_queue *q) { delete q; }
+
+SSEKIT_EXTERN int ssekit_stream_set_queue(ssekit_stream *s, ssekit_queue *q) {
+  return configure(s, [&](ssekit_stream &st) {
+    st.cbs.queue = q == nullptr ? nullptr : q->queue;
+    return SSEKIT_OK;
+  });
+}
+
+SSEKIT_EXTERN int ssekit_queue_fd(const ssekit_queue *q) {
+  return q == nullptr ? -1 : q->queue->fd();
+}
+
+SSEKIT_EXTERN int ssekit_queue_on_ready(ssekit_queue *q, void (*cb)(void *), void *userdata) {
+  if (q == nullptr) return SSEKIT_E_INVALID;
+  q->queue->set_ready(cb, userdata);
+  return SSEKIT_OK;
+}
+
+SSEKIT_EXTERN int ssekit_queue_take(ssekit_queue *q, int64_t timeout_ms, ssekit_batch **batch) {
+  if (q == nullptr || batch == nullptr) return SSEKIT_E_INVALID;
+  *batch = nullptr;
+  return guarded([&] {
+    auto taken = q->queue->take(timeout_ms);
+    if (taken) {
+      *batch = new ssekit_batch();
+      (*batch)->batch = std::move(taken);
+    }
+    return static_cast<int>(SSEKIT_OK);
+  });
+}
+
+SSEKIT_EXTERN size_t ssekit_batch_count(const ssekit_batch *b) {
+  return b == nullptr ? 0 : b->batch->items.size();
+}
+
+SSEKIT_EXTERN const ssekit_item *ssekit_batch_item(const ssekit_batch *b, size_t i) {
+  if (b == nullptr || i >= b->batch->items.size()) return nullptr;
+  return &b->batch->items[i];
+}
+
+SSEKIT_EXTERN void ssekit_batch_free(ssekit_batch *b) { delete b; }
 
 SSEKIT_EXTERN int ssekit_headers_set(ssekit_headers *h, const char *name, const char *value) {
   if (h == nullptr || !header_name_ok(name) || !header_value_ok(value)) return SSEKIT_E_INVALID;

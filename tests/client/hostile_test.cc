@@ -326,6 +326,7 @@ TEST_F(TimingTest, MaxAttemptsCountsOnlyFailuresInARow) {
   ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
   ASSERT_TRUE(rec.WaitEvents(5));
   ASSERT_EQ(ssekit_stream_close(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(rec.WaitClosed());
   for (const auto& e : rec.Get(&Recorder::errors)) EXPECT_EQ(e.will_retry, 1);
   EXPECT_EQ(rec.Get(&Recorder::closed), std::vector<int>{SSEKIT_E_CLOSED});
 }

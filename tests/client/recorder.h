@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -54,6 +55,21 @@ class Recorder {
   Recorder() : creator_(std::this_thread::get_id()) {}
   Recorder(const Recorder&) = delete;
   Recorder& operator=(const Recorder&) = delete;
+  ~Recorder() {
+    if (consumer_.joinable()) {
+      stop_consumer_ = true;
+      consumer_.join();
+    }
+    ssekit_queue_free(queue_);
+  }
+
+  // With SSEKIT_TEST_QUEUE=1 in the environment, streams deliver to a queue
+  // and a consumer thread replays every item into the same handlers, as a
+  // binding would: the client tests then prove the queue path too.
+  static bool QueueMode() {
+    const char* v = std::getenv("SSEKIT_TEST_QUEUE");
+    return v != nullptr && *v != '\0' && *v != '0';
+  }
 
   // Registers every callback of s with this recorder as userdata. Returns
   // false if a setter failed.
@@ -61,6 +77,12 @@ class Recorder {
     stream_ = s;
     bool ok = true;
     ok &= ssekit_stream_set_userdata(s, this) == SSEKIT_OK;
+    if (QueueMode()) {
+      queue_ = ssekit_queue_new(0, 0);
+      ok &= queue_ != nullptr && ssekit_stream_set_queue(s, queue_) == SSEKIT_OK;
+      if (ok) consumer_ = std::thread([this] { Consume(); });
+      return ok;
+    }
     ok &= ssekit_stream_on_open(s, &Recorder::OnOpen) == SSEKIT_OK;
     ok &= ssekit_stream_on_event(s, &Recorder::OnEvent) == SSEKIT_OK;
     ok &= ssekit_stream_on_comment(s, &Recorder::OnComment) == SSEKIT_OK;
@@ -72,12 +94,14 @@ class Recorder {
   }
   // A listener for one event type, logged as "listener:<type>".
   bool Listen(const char* type) {
+    if (queue_ != nullptr) return ListenQueued(type, &Recorder::OnListener);
     return ssekit_stream_add_listener(stream_, type, &Recorder::OnListener) ==
            SSEKIT_OK;
   }
   // A second listener function, logged as "listener2:<type>", to tell which
   // of two registrations for one type is in force.
   bool Listen2(const char* type) {
+    if (queue_ != nullptr) return ListenQueued(type, &Recorder::OnListener2);
     return ssekit_stream_add_listener(stream_, type, &Recorder::OnListener2) ==
            SSEKIT_OK;
   }
@@ -144,7 +168,12 @@ class Recorder {
 
   // After MarkCloseReturned(), any callback that starts is counted in
   // late_callbacks: ssekit_stream_close() promises there is none.
-  void MarkCloseReturned() { close_returned_.store(true); }
+  void MarkCloseReturned() {
+    // A closed stream's queued items are not delivered, as a binding's
+    // close() stops delivery at once.
+    discard_.store(true);
+    close_returned_.store(true);
+  }
   int LateCallbacks() const { return late_callbacks_.load(); }
   // Callbacks that ran on a thread other than the first callback's.
   int ThreadSwitches() const { return thread_switches_.load(); }
@@ -174,6 +203,78 @@ class Recorder {
   int auth_calls = 0;
 
  private:
+  // Listeners are the consumer's in queue mode: it dispatches by type, and
+  // a second registration for a type replaces the first.
+  bool ListenQueued(const char* type, ssekit_event_cb cb) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& l : queued_listeners_) {
+      if (l.first == type) {
+        l.second = cb;
+        return true;
+      }
+    }
+    queued_listeners_.emplace_back(type, cb);
+    return true;
+  }
+
+  void Consume() {
+    bool done = false;
+    while (!done && !stop_consumer_.load()) {
+      ssekit_batch* b = nullptr;
+      if (ssekit_queue_take(queue_, 20, &b) != SSEKIT_OK || b == nullptr) continue;
+      for (std::size_t i = 0; i < ssekit_batch_count(b); ++i) {
+        const ssekit_item* it = ssekit_batch_item(b, i);
+        if (it->kind == SSEKIT_ITEM_CLOSED) {
+          OnClosed(it->code, this);
+          done = true;
+          break;
+        }
+        if (!discard_.load()) Replay(it);
+      }
+      ssekit_batch_free(b);
+    }
+  }
+
+  void Replay(const ssekit_item* it) {
+    switch (it->kind) {
+      case SSEKIT_ITEM_OPEN:
+        OnOpen(it->response, this);
+        break;
+      case SSEKIT_ITEM_EVENT: {
+        const ssekit_event ev{it->type, it->type_len, it->data, it->data_len, it->id, it->id_len};
+        std::vector<std::pair<std::string, ssekit_event_cb>> listeners;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          listeners = queued_listeners_;
+        }
+        for (const auto& l : listeners) {
+          if (l.first == std::string(it->type, it->type_len)) l.second(&ev, this);
+        }
+        if (OnEvent(&ev, this) != 0) {
+          // The callback's non-zero return: close, and deliver nothing more.
+          discard_ = true;
+          ssekit_stream_close(stream_);
+        }
+        break;
+      }
+      case SSEKIT_ITEM_COMMENT:
+        OnComment(it->data, it->data_len, this);
+        break;
+      case SSEKIT_ITEM_RETRY:
+        OnRetry(it->value, this);
+        break;
+      case SSEKIT_ITEM_ERROR:
+        OnError(it->code, it->status, ssekit_failure_message(it->failure), it->will_retry,
+                it->value, this);
+        break;
+      case SSEKIT_ITEM_STATE:
+        OnState(static_cast<int>(it->value), this);
+        break;
+      default:
+        break;
+    }
+  }
+
   static Recorder* Self(void* userdata) {
     auto* r = static_cast<Recorder*>(userdata);
     r->Enter();
@@ -351,6 +452,12 @@ class Recorder {
   std::atomic<int> late_callbacks_{0};
   std::atomic<int> thread_switches_{0};
   std::atomic<int> on_creator_thread_{0};
+
+  ssekit_queue* queue_ = nullptr;
+  std::thread consumer_;
+  std::atomic<bool> stop_consumer_{false};
+  std::atomic<bool> discard_{false};
+  std::vector<std::pair<std::string, ssekit_event_cb>> queued_listeners_;  // guarded by mu_
 };
 
 }  // namespace ssekit_test
