@@ -1006,16 +1006,92 @@ void Stream::end_attempt(Failure f) {
   if ((f.http_status == 401 || f.http_status == 403) && f.code == SSEKIT_E_HTTP_STATUS &&
       cb_.auth != nullptr && !auth_retried_) {
     ssekit_headers fresh;
+    in_auth_ = true;
+    auth_deferred_ = false;
     const int retry = cb_.auth(f.http_status, &fresh, cb_.userdata);
+    in_auth_ = false;
     if (closing()) return;
+    for (const auto &h : fresh.items) set_header(auth_headers_, h.first, h.second);
+    if (auth_deferred_) {
+      // The hook asked for time (a token refreshed asynchronously): the
+      // stream waits, CONNECTING, until resume_auth says what to do.
+      auth_failure_ = std::move(f);
+      auth_waiting_ = true;
+      return;
+    }
     if (retry != 0) {
       auth_retried_ = true;
-      for (const auto &h : fresh.items) set_header(auth_headers_, h.first, h.second);
       connect();
       return;
     }
   }
+  decide_after(std::move(f));
+}
 
+int Stream::defer_auth() {
+  if (!loop_.on_loop_thread() || !in_auth_) return SSEKIT_E_STATE;
+  auth_deferred_ = true;
+  return SSEKIT_OK;
+}
+
+int Stream::resume_auth(bool retry) {
+  if (closing() || state() == SSEKIT_STATE_CLOSED) return SSEKIT_E_STATE;
+  auto self = shared_from_this();
+  loop_.post([self, retry] {
+    if (!self->auth_waiting_ || self->stopped_ || self->closing()) return;
+    self->auth_waiting_ = false;
+    if (retry) {
+      self->auth_retried_ = true;
+      self->connect();
+    } else {
+      self->decide_after(std::move(self->auth_failure_));
+    }
+  });
+  return SSEKIT_OK;
+}
+
+void Stream::set_request_header(std::string name, std::optional<std::string> value) {
+  auto self = shared_from_this();
+  loop_.post([self, name = std::move(name), value = std::move(value)] {
+    auto &list = self->opts_.headers;
+    for (auto it = list.begin(); it != list.end(); ++it) {
+      if (http::iequals(it->first, name)) {
+        list.erase(it);
+        break;
+      }
+    }
+    // A header the auth hook once set would shadow the new value.
+    for (auto it = self->auth_headers_.begin(); it != self->auth_headers_.end(); ++it) {
+      if (http::iequals(it->first, name)) {
+        self->auth_headers_.erase(it);
+        break;
+      }
+    }
+    if (value) list.emplace_back(name, *value);
+  });
+}
+
+void Stream::set_listener(std::string type, ssekit_event_cb cb) {
+  // Applied between two events on the loop thread, never while the
+  // listener list is being walked.
+  auto self = shared_from_this();
+  loop_.post([self, type = std::move(type), cb] {
+    auto &ls = self->cb_.listeners;
+    for (auto it = ls.begin(); it != ls.end(); ++it) {
+      if (it->first == type) {
+        if (cb == nullptr) {
+          ls.erase(it);
+        } else {
+          it->second = cb;
+        }
+        return;
+      }
+    }
+    if (cb != nullptr) ls.emplace_back(type, cb);
+  });
+}
+
+void Stream::decide_after(Failure f) {
   Outcome o;
   o.code = f.code;
   o.http_status = f.http_status;

@@ -80,6 +80,14 @@ class Stream : public std::enable_shared_from_this<Stream> {
 
   // Any thread: the queue this stream delivers to has room again.
   void resume_from_queue();
+  // Any thread; from the next connection on.
+  void set_request_header(std::string name, std::optional<std::string> value);
+  // Any thread; between two events.
+  void set_listener(std::string type, ssekit_event_cb cb);
+  // The auth hook only (loop thread): answer later, with resume_auth.
+  int defer_auth();
+  // Any thread: after defer_auth, reconnect now (retry) or fail.
+  int resume_auth(bool retry);
 
   // Loop thread.
   void stop(int code);
@@ -117,6 +125,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
   void flush_queue();
   void detach_transfer();
   void end_attempt(Failure failure);
+  void decide_after(Failure failure);
   void set_state(int s);
   void open_response(long code);
   void remember_id();
@@ -177,6 +186,10 @@ class Stream : public std::enable_shared_from_this<Stream> {
   std::mt19937_64 rng_;
   HeaderList auth_headers_;
   bool auth_retried_ = false;
+  bool in_auth_ = false;
+  bool auth_deferred_ = false;
+  bool auth_waiting_ = false;
+  Failure auth_failure_;
   bool paused_ = false;
   bool queue_paused_ = false;  // the queue is over its bounds
   Staged staged_;              // queue mode: this read's items

@@ -411,7 +411,12 @@ typedef void (*ssekit_closed_cb)(int code, void *userdata);
 typedef int (*ssekit_headers_cb)(ssekit_headers *headers, void *userdata);
 /* Called when the server answers 401 or 403. Add fresh headers and return
  * non-zero to reconnect at once with them (once per failure in a row: a
- * second 401/403 right after fails the stream); return 0 to fail now. */
+ * second 401/403 right after fails the stream); return 0 to fail now.
+ * A hook that cannot answer on the loop thread (the token comes from an
+ * await or a Promise) calls ssekit_stream_defer_auth() and returns: the
+ * stream then waits, CONNECTING, with no timer, until
+ * ssekit_stream_resume_auth() (any thread) reconnects at once, after
+ * ssekit_stream_set_header() gave it the new token, or fails it. */
 typedef int (*ssekit_auth_cb)(int http_status, ssekit_headers *headers,
                               void *userdata);
 
@@ -474,6 +479,12 @@ SSEKIT_EXTERN int ssekit_stream_set_method(ssekit_stream *s, const char *method)
 SSEKIT_EXTERN int ssekit_stream_set_body(ssekit_stream *s, const void *body,
                                          size_t len);
 SSEKIT_EXTERN int ssekit_stream_add_header(ssekit_stream *s, const char *name,
+                                           const char *value);
+/* Sets (replacing one of the same name, case-insensitively) or, with
+ * value NULL, removes a request header. Before start, as
+ * ssekit_stream_add_header; on a running stream from any thread, and it
+ * applies from the next connection attempt on (a refreshed token). */
+SSEKIT_EXTERN int ssekit_stream_set_header(ssekit_stream *s, const char *name,
                                            const char *value);
 /* The last event ID to start from, sent as Last-Event-ID (raw bytes).
  * A last event ID longer than 65536 bytes (which a server may set: the
@@ -637,7 +648,10 @@ SSEKIT_EXTERN int ssekit_stream_on_open(ssekit_stream *s, ssekit_open_cb cb);
 /* Every event, whatever its type (after the listeners for its type). */
 SSEKIT_EXTERN int ssekit_stream_on_event(ssekit_stream *s, ssekit_event_cb cb);
 /* Events of one type only; adding a listener for a type that has one
- * replaces it. */
+ * replaces it, and NULL removes it. Valid at any time, from any thread,
+ * also from a callback, as EventSource's addEventListener is: on a running
+ * stream the change applies between two events, on the loop thread (an
+ * event being delivered still reaches the listeners it found). */
 SSEKIT_EXTERN int ssekit_stream_add_listener(ssekit_stream *s, const char *type,
                                              ssekit_event_cb cb);
 SSEKIT_EXTERN int ssekit_stream_on_comment(ssekit_stream *s,
@@ -653,6 +667,13 @@ SSEKIT_EXTERN int ssekit_stream_on_headers(ssekit_stream *s,
 SSEKIT_EXTERN int ssekit_stream_on_auth(ssekit_stream *s, ssekit_auth_cb cb);
 
 /* Control. Any thread. */
+
+/* From inside the auth hook only (else SSEKIT_E_STATE): answer later. */
+SSEKIT_EXTERN int ssekit_stream_defer_auth(ssekit_stream *s);
+/* After ssekit_stream_defer_auth: retry non-zero reconnects now (counted
+ * as the hook's one retry), 0 fails the stream with the 401/403 as if the
+ * hook had returned 0. SSEKIT_E_STATE on a closed stream. Any thread. */
+SSEKIT_EXTERN int ssekit_stream_resume_auth(ssekit_stream *s, int retry);
 
 /* Starts connecting. SSEKIT_E_STATE if already started. */
 SSEKIT_EXTERN int ssekit_stream_start(ssekit_stream *s);

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 
 #include "http.h"
@@ -172,6 +173,36 @@ SSEKIT_EXTERN int ssekit_stream_add_header(ssekit_stream *s, const char *name,
     ssekit::set_header(st.opts.headers, name, value);
     return SSEKIT_OK;
   });
+}
+
+SSEKIT_EXTERN int ssekit_stream_set_header(ssekit_stream *s, const char *name,
+                                           const char *value) {
+  if (s == nullptr || !header_name_ok(name) || (value != nullptr && !header_value_ok(value)))
+    return SSEKIT_E_INVALID;
+  return guarded([&] {
+    if (s->started.load(std::memory_order_acquire)) {
+      s->stream->set_request_header(
+          name, value == nullptr ? std::nullopt : std::optional<std::string>(value));
+      return static_cast<int>(SSEKIT_OK);
+    }
+    auto &list = s->opts.headers;
+    for (auto it = list.begin(); it != list.end(); ++it) {
+      if (ssekit::http::iequals(it->first, name)) {
+        list.erase(it);
+        break;
+      }
+    }
+    if (value != nullptr) list.emplace_back(name, value);
+    return static_cast<int>(SSEKIT_OK);
+  });
+}
+
+SSEKIT_EXTERN int ssekit_stream_defer_auth(ssekit_stream *s) {
+  return control(s, [](ssekit::Stream &st) { return st.defer_auth(); });
+}
+
+SSEKIT_EXTERN int ssekit_stream_resume_auth(ssekit_stream *s, int retry) {
+  return control(s, [&](ssekit::Stream &st) { return st.resume_auth(retry != 0); });
 }
 
 SSEKIT_EXTERN int ssekit_stream_set_last_event_id(ssekit_stream *s, const char *id,
@@ -348,7 +379,13 @@ SSEKIT_CALLBACK_SETTER(ssekit_stream_on_auth, ssekit_auth_cb, auth)
 
 SSEKIT_EXTERN int ssekit_stream_add_listener(ssekit_stream *s, const char *type,
                                              ssekit_event_cb cb) {
-  if (type == nullptr) return SSEKIT_E_INVALID;
+  if (s == nullptr || type == nullptr) return SSEKIT_E_INVALID;
+  // A running stream changes its listeners on the loop thread.
+  if (s->started.load(std::memory_order_acquire))
+    return guarded([&] {
+      s->stream->set_listener(type, cb);
+      return static_cast<int>(SSEKIT_OK);
+    });
   return configure(s, [&](ssekit_stream &st) {
     auto &ls = st.cbs.listeners;
     for (auto it = ls.begin(); it != ls.end(); ++it) {

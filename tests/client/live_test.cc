@@ -1,0 +1,142 @@
+// What changes while a stream runs: listeners, request headers, and an
+// auth answer supplied later from another thread.
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "client_test.h"
+
+namespace ssekit_test {
+namespace {
+
+using LiveTest = ClientTest;
+
+std::size_t ListenerCount(Recorder& rec) { return rec.Get(&Recorder::listener_events).size(); }
+
+TEST_F(LiveTest, AListenerAddedAndRemovedWhileTheStreamRuns) {
+  Recorder rec;
+  StreamPtr s = NewStream(Url("/events?count=-1&interval_ms=10&type=tick"), rec);
+  ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(rec.WaitEvents(3));
+  EXPECT_EQ(ListenerCount(rec), 0u);
+  ASSERT_TRUE(rec.Listen("tick"));  // from the test thread, stream open
+  ASSERT_TRUE(PollUntil([&] { return ListenerCount(rec) >= 3; }));
+  if (!Recorder::QueueMode()) {
+    ASSERT_EQ(ssekit_stream_add_listener(s.get(), "tick", nullptr), SSEKIT_OK);
+    const std::size_t events = rec.EventCount();
+    ASSERT_TRUE(rec.WaitEvents(events + 5));
+    const std::size_t after = ListenerCount(rec);
+    ASSERT_TRUE(rec.WaitEvents(rec.EventCount() + 5));
+    EXPECT_EQ(ListenerCount(rec), after) << "a removed listener still runs";
+  }
+  ASSERT_EQ(ssekit_stream_close(s.get()), SSEKIT_OK);
+}
+
+TEST_F(LiveTest, AListenerAddedFromInsideACallback) {
+  Recorder rec;
+  StreamPtr s = NewStream(Url("/events?count=5&type=tick&interval_ms=30"), rec);
+  std::atomic<bool> added{false};
+  rec.event_hook = [&](Recorder& r, const RecEvent&) {
+    if (!added.exchange(true)) r.Listen("tick");
+    return 0;
+  };
+  ASSERT_EQ(ssekit_stream_set_on_end(s.get(), SSEKIT_END_FINISH), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(rec.WaitClosed());
+  // The event being delivered when it was added did not reach it; the
+  // four after it (each its own read, 30 ms apart) did.
+  EXPECT_EQ(ListenerCount(rec), 4u);
+}
+
+TEST_F(LiveTest, AHeaderSetWhileRunningAppliesFromTheNextConnection) {
+  Recorder rec;
+  StreamPtr s = NewStream(Url("/echo"), rec);
+  ASSERT_EQ(ssekit_stream_set_header(s.get(), "X-Token", "one"), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
+  WaitRequests("/echo", 1);
+  ASSERT_EQ(ssekit_stream_set_header(s.get(), "x-token", "two"), SSEKIT_OK);
+  ASSERT_TRUE(PollUntil([&] {
+    auto reqs = server().Requests("/echo");
+    return !reqs.empty() && Header(reqs.back(), "x-token") == "two";
+  }));
+  ASSERT_EQ(ssekit_stream_set_header(s.get(), "X-Token", nullptr), SSEKIT_OK);
+  ASSERT_TRUE(PollUntil([&] {
+    auto reqs = server().Requests("/echo");
+    return !reqs.empty() && !HasHeader(reqs.back(), "x-token");
+  }));
+  ASSERT_EQ(ssekit_stream_close(s.get()), SSEKIT_OK);
+  auto reqs = server().Requests("/echo");
+  EXPECT_EQ(Header(reqs[0], "x-token"), "one");
+  // Changes never tear a request: each has one value or none.
+  for (const auto& r : reqs) {
+    const std::string v = Header(r, "x-token");
+    EXPECT_TRUE(v == "one" || v == "two" || v.empty()) << v;
+  }
+  EXPECT_EQ(ssekit_stream_set_header(s.get(), "Bad Name", "x"), SSEKIT_E_INVALID);
+  EXPECT_EQ(ssekit_stream_set_header(s.get(), "X-Ok", "a\r\nb"), SSEKIT_E_INVALID);
+}
+
+class DeferredAuthTest : public ClientTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(DeferredAuthTest, TheHookAnswersLaterFromAnotherThread) {
+  const bool retry = GetParam();
+  Recorder rec;
+  StreamPtr s = NewStream(Url("/flaky?fail=1&status=401&key=" + Key()), rec);
+  ASSERT_EQ(ssekit_stream_set_header(s.get(), "Authorization", "Bearer old"), SSEKIT_OK);
+  std::atomic<int> deferred{0};
+  ssekit_stream* raw = s.get();
+  rec.auth_hook = [&](int, ssekit_headers*) {
+    deferred = ssekit_stream_defer_auth(raw) == SSEKIT_OK ? 1 : -1;
+    return 0;  // ignored: the answer comes from resume_auth
+  };
+  ASSERT_TRUE(rec.UseAuthHook());
+  ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(PollUntil([&] { return deferred.load() != 0; }));
+  ASSERT_EQ(deferred.load(), 1);
+  // Waiting: nothing reconnects on its own, nothing fails.
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_EQ(ssekit_stream_state(s.get()), SSEKIT_STATE_CONNECTING);
+  EXPECT_TRUE(rec.Get(&Recorder::errors).empty());
+  EXPECT_EQ(ssekit_stream_defer_auth(s.get()), SSEKIT_E_STATE);  // not in the hook
+
+  ASSERT_EQ(ssekit_stream_set_header(s.get(), "Authorization", "Bearer new"), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_resume_auth(s.get(), retry ? 1 : 0), SSEKIT_OK);
+  if (retry) {
+    ASSERT_TRUE(rec.WaitEvents(5));
+    ASSERT_EQ(ssekit_stream_close(s.get()), SSEKIT_OK);
+    auto reqs = server().Requests("/flaky");
+    ASSERT_GE(reqs.size(), 2u);
+    EXPECT_EQ(Header(reqs[0], "authorization"), "Bearer old");
+    EXPECT_EQ(Header(reqs[1], "authorization"), "Bearer new");
+  } else {
+    ASSERT_TRUE(rec.WaitClosed());
+    EXPECT_EQ(rec.Get(&Recorder::closed), std::vector<int>{SSEKIT_E_HTTP_STATUS});
+    auto errors = rec.Get(&Recorder::errors);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].http_status, 401);
+    EXPECT_EQ(server().Requests("/flaky").size(), 1u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(RetryOrFail, DeferredAuthTest, ::testing::Bool());
+
+TEST_F(LiveTest, ClosingWhileTheAuthAnswerIsPendingEndsTheWait) {
+  Recorder rec;
+  StreamPtr s = NewStream(Url("/status/401"), rec);
+  ssekit_stream* raw = s.get();
+  rec.auth_hook = [raw](int, ssekit_headers*) {
+    ssekit_stream_defer_auth(raw);
+    return 0;
+  };
+  ASSERT_TRUE(rec.UseAuthHook());
+  ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(PollUntil([&] { return rec.Get(&Recorder::auth_calls) == 1; }));
+  ASSERT_EQ(ssekit_stream_close(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(rec.WaitClosed());
+  EXPECT_EQ(rec.Get(&Recorder::closed), std::vector<int>{SSEKIT_E_CLOSED});
+  EXPECT_EQ(ssekit_stream_resume_auth(s.get(), 1), SSEKIT_E_STATE);
+}
+
+}  // namespace
+}  // namespace ssekit_test
