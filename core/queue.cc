@@ -70,7 +70,7 @@ void Staged::add_open(void *userdata, int status, const HeaderList &headers) {
   responses.push_back(std::move(copy));
 }
 
-void Staged::add_failure(void *userdata, const ssekit_failure &f) {
+void Staged::add_failure(void *userdata, const FailureView &f) {
   auto copy = std::make_unique<FailureCopy>();
   copy->message = f.message;
   copy->headers = *f.headers;
@@ -223,8 +223,9 @@ std::unique_ptr<Batch> Queue::take(int64_t timeout_ms) {
     item.type = base + r.type_off;
     item.data = base + r.data_off;
     item.id = base + r.id_off;
-    if (r.failure >= 0) item.failure = &st.failures[static_cast<size_t>(r.failure)]->view;
-    if (r.response >= 0) item.response = &st.responses[static_cast<size_t>(r.response)]->view;
+    if (r.failure >= 0) item.failure = to_c(&st.failures[static_cast<size_t>(r.failure)]->view);
+    if (r.response >= 0)
+      item.response = to_c(&st.responses[static_cast<size_t>(r.response)]->view);
     batch->items.push_back(item);
   }
   return batch;

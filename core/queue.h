@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "abi_types.h"
+#include "views.h"
 #include "options.h"
 #include "ssekit.h"
 
@@ -26,14 +26,14 @@ class Stream;
 
 // A failure as the consumer keeps it, with the C view pointing into it.
 struct FailureCopy {
-  ssekit_failure view{};
+  FailureView view{};
   std::string message;
   HeaderList headers;
   std::string body;
 };
 
 struct ResponseCopy {
-  ssekit_response view{};
+  ResponseView view{};
   HeaderList headers;
 };
 
@@ -57,7 +57,7 @@ struct Staged {
   void add_text(int kind, void *userdata, std::string_view text);
   void add_value(int kind, void *userdata, int code, uint64_t value);
   void add_open(void *userdata, int status, const HeaderList &headers);
-  void add_failure(void *userdata, const ssekit_failure &f);
+  void add_failure(void *userdata, const FailureView &f);
   // Moves other's records behind this one's, shifting their offsets.
   void append(Staged &&other);
 };

@@ -24,7 +24,7 @@
 #include "loop.h"
 #include "options.h"
 #include "parser.h"
-#include "abi_types.h"
+#include "views.h"
 #include "policy.h"
 #include "queue.h"
 #include "ssekit.h"

@@ -14,6 +14,7 @@
 #include "guard.h"
 #include "ssekit.h"
 #include "stream.h"
+#include "handles.h"
 
 struct ssekit_loop {
   std::unique_ptr<ssekit::Loop> loop;
@@ -479,23 +480,27 @@ SSEKIT_EXTERN int ssekit_stream_url(const ssekit_stream *s, char *buf, size_t ca
   });
 }
 
-SSEKIT_EXTERN int ssekit_response_status(const ssekit_response *r) {
+SSEKIT_EXTERN int ssekit_response_status(const ssekit_response *cr) {
+  const auto *r = ssekit::capi::view(cr);
   return r == nullptr ? 0 : r->status;
 }
 
-SSEKIT_EXTERN const char *ssekit_response_header(const ssekit_response *r, const char *name) {
+SSEKIT_EXTERN const char *ssekit_response_header(const ssekit_response *cr, const char *name) {
+  const auto *r = ssekit::capi::view(cr);
   if (r == nullptr || name == nullptr) return nullptr;
   for (const auto &h : *r->headers)
     if (ssekit::http::iequals(h.first, name)) return h.second.c_str();
   return nullptr;
 }
 
-SSEKIT_EXTERN size_t ssekit_response_header_count(const ssekit_response *r) {
+SSEKIT_EXTERN size_t ssekit_response_header_count(const ssekit_response *cr) {
+  const auto *r = ssekit::capi::view(cr);
   return r == nullptr ? 0 : r->headers->size();
 }
 
-SSEKIT_EXTERN int ssekit_response_header_at(const ssekit_response *r, size_t i,
+SSEKIT_EXTERN int ssekit_response_header_at(const ssekit_response *cr, size_t i,
                                             const char **name, const char **value) {
+  const auto *r = ssekit::capi::view(cr);
   if (r == nullptr || i >= r->headers->size()) return SSEKIT_E_INVALID;
   const auto &h = (*r->headers)[i];
   if (name != nullptr) *name = h.first.c_str();
@@ -503,39 +508,47 @@ SSEKIT_EXTERN int ssekit_response_header_at(const ssekit_response *r, size_t i,
   return SSEKIT_OK;
 }
 
-SSEKIT_EXTERN int ssekit_failure_code(const ssekit_failure *f) {
+SSEKIT_EXTERN int ssekit_failure_code(const ssekit_failure *cf) {
+  const auto *f = ssekit::capi::view(cf);
   return f == nullptr ? SSEKIT_E_INVALID : f->code;
 }
 
-SSEKIT_EXTERN int ssekit_failure_status(const ssekit_failure *f) {
+SSEKIT_EXTERN int ssekit_failure_status(const ssekit_failure *cf) {
+  const auto *f = ssekit::capi::view(cf);
   return f == nullptr ? 0 : f->status;
 }
 
-SSEKIT_EXTERN const char *ssekit_failure_message(const ssekit_failure *f) {
+SSEKIT_EXTERN const char *ssekit_failure_message(const ssekit_failure *cf) {
+  const auto *f = ssekit::capi::view(cf);
   return f == nullptr ? "" : f->message;
 }
 
-SSEKIT_EXTERN int ssekit_failure_will_retry(const ssekit_failure *f) {
+SSEKIT_EXTERN int ssekit_failure_will_retry(const ssekit_failure *cf) {
+  const auto *f = ssekit::capi::view(cf);
   return f == nullptr ? 0 : f->will_retry;
 }
 
-SSEKIT_EXTERN uint64_t ssekit_failure_retry_ms(const ssekit_failure *f) {
+SSEKIT_EXTERN uint64_t ssekit_failure_retry_ms(const ssekit_failure *cf) {
+  const auto *f = ssekit::capi::view(cf);
   return f == nullptr ? 0 : f->retry_ms;
 }
 
-SSEKIT_EXTERN const char *ssekit_failure_header(const ssekit_failure *f, const char *name) {
+SSEKIT_EXTERN const char *ssekit_failure_header(const ssekit_failure *cf, const char *name) {
+  const auto *f = ssekit::capi::view(cf);
   if (f == nullptr || name == nullptr) return nullptr;
   for (const auto &h : *f->headers)
     if (ssekit::http::iequals(h.first, name)) return h.second.c_str();
   return nullptr;
 }
 
-SSEKIT_EXTERN size_t ssekit_failure_header_count(const ssekit_failure *f) {
+SSEKIT_EXTERN size_t ssekit_failure_header_count(const ssekit_failure *cf) {
+  const auto *f = ssekit::capi::view(cf);
   return f == nullptr ? 0 : f->headers->size();
 }
 
-SSEKIT_EXTERN int ssekit_failure_header_at(const ssekit_failure *f, size_t i, const char **name,
+SSEKIT_EXTERN int ssekit_failure_header_at(const ssekit_failure *cf, size_t i, const char **name,
                                            const char **value) {
+  const auto *f = ssekit::capi::view(cf);
   if (f == nullptr || i >= f->headers->size()) return SSEKIT_E_INVALID;
   const auto &h = (*f->headers)[i];
   if (name != nullptr) *name = h.first.c_str();
@@ -543,7 +556,8 @@ SSEKIT_EXTERN int ssekit_failure_header_at(const ssekit_failure *f, size_t i, co
   return SSEKIT_OK;
 }
 
-SSEKIT_EXTERN const char *ssekit_failure_body(const ssekit_failure *f, size_t *len) {
+SSEKIT_EXTERN const char *ssekit_failure_body(const ssekit_failure *cf, size_t *len) {
+  const auto *f = ssekit::capi::view(cf);
   if (f == nullptr) {
     if (len != nullptr) *len = 0;
     return "";
@@ -605,7 +619,8 @@ SSEKIT_EXTERN const ssekit_item *ssekit_batch_item(const ssekit_batch *b, size_t
 
 SSEKIT_EXTERN void ssekit_batch_free(ssekit_batch *b) { delete b; }
 
-SSEKIT_EXTERN int ssekit_headers_set(ssekit_headers *h, const char *name, const char *value) {
+SSEKIT_EXTERN int ssekit_headers_set(ssekit_headers *ch, const char *name, const char *value) {
+  auto *h = ssekit::capi::view(ch);
   if (h == nullptr || !header_name_ok(name) || !header_value_ok(value)) return SSEKIT_E_INVALID;
   return guarded([&] {
     ssekit::set_header(h->items, name, value);
