@@ -20,7 +20,34 @@ class Buffer {
   explicit Buffer(size_t limit = 0) : limit_(limit) {}
   Buffer(const Buffer &) = delete;
   Buffer &operator=(const Buffer &) = delete;
+  Buffer(Buffer &&o) noexcept : p_(o.p_), n_(o.n_), cap_(o.cap_), limit_(o.limit_) {
+    o.p_ = nullptr;
+    o.n_ = o.cap_ = 0;
+  }
+  Buffer &operator=(Buffer &&o) noexcept {
+    if (this != &o) {
+      std::free(p_);
+      p_ = o.p_;
+      n_ = o.n_;
+      cap_ = o.cap_;
+      limit_ = o.limit_;
+      o.p_ = nullptr;
+      o.n_ = o.cap_ = 0;
+    }
+    return *this;
+  }
   ~Buffer() { std::free(p_); }
+
+  void reserve(size_t n) {
+    if (n > cap_) grow(n - n_);
+  }
+  // Makes room for n more bytes and returns where they go.
+  char *extend(size_t n) {
+    if (cap_ - n_ < n) grow(n);
+    char *at = p_ + n_;
+    n_ += n;
+    return at;
+  }
 
   void set_limit(size_t limit) { limit_ = limit; }
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <stdexcept>
 #include <utility>
@@ -16,44 +17,55 @@
 
 namespace ssekit {
 
-void Staged::clear() {
-  recs.clear();
-  bytes.clear();
-  failures.clear();
-  responses.clear();
+namespace {
+
+const char *offset(size_t off) { return reinterpret_cast<const char *>(static_cast<uintptr_t>(off)); }
+
+// Most events have the default type: it is not copied for each of them.
+constexpr size_t kMessageType = SIZE_MAX;
+constexpr std::string_view kMessage = "message";
+size_t offset_of(const char *p) { return static_cast<size_t>(reinterpret_cast<uintptr_t>(p)); }
+
+ssekit_item &add(std::vector<ssekit_item> &items, int kind, void *userdata, size_t at) {
+  ssekit_item &it = items.emplace_back();
+  it.kind = kind;
+  it.userdata = userdata;
+  it.type = it.data = it.id = offset(at);
+  return it;
 }
+
+}  // namespace
 
 void Staged::add_event(void *userdata, std::string_view type, std::string_view data,
                        std::string_view id) {
-  Rec &r = recs.emplace_back();
-  r.item.kind = SSEKIT_ITEM_EVENT;
-  r.item.userdata = userdata;
-  r.type_off = bytes.size();
-  r.item.type_len = type.size();
-  r.data_off = r.type_off + type.size();
-  r.item.data_len = data.size();
-  r.id_off = r.data_off + data.size();
-  r.item.id_len = id.size();
-  bytes.reserve(bytes.size() + type.size() + data.size() + id.size());
-  bytes.append(type).append(data).append(id);
+  const bool message = type == kMessage;
+  const size_t type_bytes = message ? 0 : type.size();
+  const size_t data_bytes = data.size();
+  const size_t at = bytes.size();
+  ssekit_item &it = add(items, SSEKIT_ITEM_EVENT, userdata, at);
+  if (message) it.type = offset(kMessageType);
+  it.type_len = type.size();
+  it.data = offset(at + type_bytes);
+  it.data_len = data.size();
+  it.id = offset(at + type_bytes + data_bytes);
+  it.id_len = id.size();
+  // One bounds check for the three strings.
+  char *p = bytes.extend(type_bytes + data_bytes + id.size());
+  if (type_bytes != 0) std::memcpy(p, type.data(), type_bytes);
+  if (data_bytes != 0) std::memcpy(p + type_bytes, data.data(), data_bytes);
+  if (!id.empty()) std::memcpy(p + type_bytes + data_bytes, id.data(), id.size());
 }
 
 void Staged::add_text(int kind, void *userdata, std::string_view text) {
-  Rec &r = recs.emplace_back();
-  r.item.kind = kind;
-  r.item.userdata = userdata;
-  r.type_off = r.data_off = r.id_off = bytes.size();
-  r.item.data_len = text.size();
-  bytes.append(text);
+  ssekit_item &it = add(items, kind, userdata, bytes.size());
+  it.data_len = text.size();
+  bytes.append(text.data(), text.size());
 }
 
 void Staged::add_value(int kind, void *userdata, int code, uint64_t value) {
-  Rec &r = recs.emplace_back();
-  r.item.kind = kind;
-  r.item.userdata = userdata;
-  r.item.code = code;
-  r.item.value = value;
-  r.type_off = r.data_off = r.id_off = bytes.size();
+  ssekit_item &it = add(items, kind, userdata, bytes.size());
+  it.code = code;
+  it.value = value;
 }
 
 void Staged::add_open(void *userdata, int status, const HeaderList &headers) {
@@ -61,13 +73,10 @@ void Staged::add_open(void *userdata, int status, const HeaderList &headers) {
   copy->headers = headers;
   copy->view.status = status;
   copy->view.headers = &copy->headers;
-  Rec &r = recs.emplace_back();
-  r.item.kind = SSEKIT_ITEM_OPEN;
-  r.item.userdata = userdata;
-  r.item.status = status;
-  r.type_off = r.data_off = r.id_off = bytes.size();
-  r.response = static_cast<int>(responses.size());
+  ssekit_item &it = add(items, SSEKIT_ITEM_OPEN, userdata, bytes.size());
+  it.status = status;
   responses.push_back(std::move(copy));
+  it.response = reinterpret_cast<const ssekit_response *>(static_cast<uintptr_t>(responses.size()));
 }
 
 void Staged::add_failure(void *userdata, const FailureView &f) {
@@ -79,43 +88,30 @@ void Staged::add_failure(void *userdata, const FailureView &f) {
   copy->view.message = copy->message.c_str();
   copy->view.headers = &copy->headers;
   copy->view.body = &copy->body;
-  Rec &r = recs.emplace_back();
-  r.item.kind = SSEKIT_ITEM_ERROR;
-  r.item.userdata = userdata;
-  r.item.code = f.code;
-  r.item.status = f.status;
-  r.item.will_retry = f.will_retry;
-  r.item.value = f.retry_ms;
+  ssekit_item &it = add(items, SSEKIT_ITEM_ERROR, userdata, bytes.size());
+  it.code = f.code;
+  it.status = f.status;
+  it.will_retry = f.will_retry;
+  it.value = f.retry_ms;
   // The message doubles as the item's data, as it does in the callback.
-  r.type_off = r.data_off = r.id_off = bytes.size();
-  r.item.data_len = copy->message.size();
-  bytes.append(copy->message);
-  r.failure = static_cast<int>(failures.size());
+  it.data_len = copy->message.size();
+  bytes.append(copy->message.data(), copy->message.size());
   failures.push_back(std::move(copy));
+  it.failure = reinterpret_cast<const ssekit_failure *>(static_cast<uintptr_t>(failures.size()));
 }
 
-void Staged::append(Staged &&other) {
-  if (recs.empty()) {
-    std::swap(*this, other);
-    other.clear();
-    return;
+void Staged::settle() {
+  // Never a null base, even with no bytes: items promise valid pointers.
+  const char *base = bytes.view().data();
+  for (ssekit_item &it : items) {
+    it.type = offset_of(it.type) == kMessageType ? kMessage.data() : base + offset_of(it.type);
+    it.data = base + offset_of(it.data);
+    it.id = base + offset_of(it.id);
+    if (it.failure != nullptr)
+      it.failure = to_c(&failures[reinterpret_cast<uintptr_t>(it.failure) - 1]->view);
+    if (it.response != nullptr)
+      it.response = to_c(&responses[reinterpret_cast<uintptr_t>(it.response) - 1]->view);
   }
-  const size_t shift = bytes.size();
-  const int fshift = static_cast<int>(failures.size());
-  const int rshift = static_cast<int>(responses.size());
-  bytes.append(other.bytes);
-  recs.reserve(recs.size() + other.recs.size());
-  for (Rec r : other.recs) {
-    r.type_off += shift;
-    r.data_off += shift;
-    r.id_off += shift;
-    if (r.failure >= 0) r.failure += fshift;
-    if (r.response >= 0) r.response += rshift;
-    recs.push_back(r);
-  }
-  for (auto &f : other.failures) failures.push_back(std::move(f));
-  for (auto &r : other.responses) responses.push_back(std::move(r));
-  other.clear();
 }
 
 Queue::Queue(size_t max_items, size_t max_bytes)
@@ -172,14 +168,22 @@ void Queue::clear_signal_locked() {
 
 bool Queue::push(Staged &staged, const std::shared_ptr<Stream> &stream) {
   if (staged.empty()) return false;
+  const size_t items = staged.items.size();
+  const size_t bytes = staged.bytes.size();
   void (*ready)(void *) = nullptr;
   void *ready_userdata = nullptr;
   bool full = false;
+  bool was_empty = false;
+  bool waiting = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    const bool was_empty = pending_.empty();
-    pending_.append(std::move(staged));
-    full = pending_.recs.size() > max_items_ || pending_.bytes.size() > max_bytes_;
+    was_empty = pending_.empty();
+    waiting = waiters_ != 0;
+    pending_.push_back(std::move(staged));
+    has_items_.store(true, std::memory_order_release);
+    pending_items_ += items;
+    pending_bytes_ += bytes;
+    full = pending_items_ > max_items_ || pending_bytes_ > max_bytes_;
     if (full) paused_.push_back(stream);
     if (was_empty) {
       signal_locked();
@@ -187,27 +191,59 @@ bool Queue::push(Staged &staged, const std::shared_ptr<Stream> &stream) {
       ready_userdata = ready_userdata_;
     }
   }
-  cv_.notify_all();
+  // Consumers wait only on an empty queue: waking them for every push would
+  // cost a system call and a context switch per network read.
+  if (waiting) cv_.notify_all();
   if (ready != nullptr) ready(ready_userdata);
+  // The next read is likely as large as this one: room for it at once, in
+  // a recycled buffer if there is one.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!spare_.empty()) {
+      staged = std::move(spare_.back());
+      spare_.pop_back();
+    } else {
+      staged = Staged();
+    }
+  }
+  staged.items.reserve(items);
+  staged.bytes.reserve(bytes);
   return full;
 }
 
 std::unique_ptr<Batch> Queue::take(int64_t timeout_ms) {
   auto batch = std::make_unique<Batch>();
   std::vector<std::weak_ptr<Stream>> paused;
+  size_t count = 0;
   {
     std::unique_lock<std::mutex> lock(mu_);
     auto ready = [this] { return !pending_.empty(); };
-    if (!ready()) {
-      if (timeout_ms == 0) return nullptr;
-      if (timeout_ms < 0) {
-        cv_.wait(lock, ready);
-      } else {
-        cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), ready);
+    if (!ready() && timeout_ms != 0) {
+      // A stream at full speed pushes again within microseconds: looking
+      // for a while before sleeping saves both sides a system call and a
+      // context switch per read.
+      lock.unlock();
+      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinUs);
+      while (!has_items_.load(std::memory_order_acquire) &&
+             std::chrono::steady_clock::now() < until) {
       }
-      if (!ready()) return nullptr;
+      lock.lock();
+      if (!ready()) {
+        ++waiters_;
+        if (timeout_ms < 0) {
+          cv_.wait(lock, ready);
+        } else {
+          cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), ready);
+        }
+        --waiters_;
+      }
     }
-    std::swap(batch->storage, pending_);
+    if (!ready()) return nullptr;
+    batch->chunks.swap(pending_);
+    has_items_.store(false, std::memory_order_relaxed);
+    count = pending_items_;
+    pending_items_ = 0;
+    pending_bytes_ = 0;
     clear_signal_locked();
     paused.swap(paused_);
   }
@@ -215,20 +251,30 @@ std::unique_ptr<Batch> Queue::take(int64_t timeout_ms) {
   for (auto &w : paused) {
     if (auto s = w.lock()) s->resume_from_queue();
   }
-  Staged &st = batch->storage;
-  const char *base = st.bytes.data();
-  batch->items.reserve(st.recs.size());
-  for (const auto &r : st.recs) {
-    ssekit_item item = r.item;
-    item.type = base + r.type_off;
-    item.data = base + r.data_off;
-    item.id = base + r.id_off;
-    if (r.failure >= 0) item.failure = to_c(&st.failures[static_cast<size_t>(r.failure)]->view);
-    if (r.response >= 0)
-      item.response = to_c(&st.responses[static_cast<size_t>(r.response)]->view);
-    batch->items.push_back(item);
+  batch->owner = shared_from_this();
+  batch->items.reserve(count);
+  for (Staged &chunk : batch->chunks) {
+    chunk.settle();
+    for (const ssekit_item &it : chunk.items) batch->items.push_back(&it);
   }
   return batch;
+}
+
+void Queue::recycle(std::vector<Staged> &&chunks) {
+  constexpr size_t kSpares = 8;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (Staged &c : chunks) {
+    if (spare_.size() >= kSpares) break;
+    c.items.clear();
+    c.bytes.clear();
+    c.failures.clear();
+    c.responses.clear();
+    spare_.push_back(std::move(c));
+  }
+}
+
+Batch::~Batch() {
+  if (owner) owner->recycle(std::move(chunks));
 }
 
 }  // namespace ssekit

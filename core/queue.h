@@ -7,6 +7,7 @@
 #ifndef SSEKIT_CORE_QUEUE_H
 #define SSEKIT_CORE_QUEUE_H
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "buffer.h"
 #include "views.h"
 #include "options.h"
 #include "ssekit.h"
@@ -37,37 +39,40 @@ struct ResponseCopy {
   HeaderList headers;
 };
 
-// What a stream staged during one network read (or one state change),
-// strings kept as offsets into bytes until the consumer takes them.
+// What a stream staged during one network read (or one state change).
+// Until the consumer takes it, an item's string pointers hold offsets into
+// bytes and its failure and response pointers hold indexes + 1: the
+// buffers may still move.
 struct Staged {
-  struct Rec {
-    ssekit_item item{};
-    size_t type_off = 0, data_off = 0, id_off = 0;
-    int failure = -1, response = -1;
-  };
-  std::vector<Rec> recs;
-  std::string bytes;
+  std::vector<ssekit_item> items;
+  detail::Buffer bytes;
   std::vector<std::unique_ptr<FailureCopy>> failures;
   std::vector<std::unique_ptr<ResponseCopy>> responses;
 
-  bool empty() const { return recs.empty(); }
-  void clear();
+  bool empty() const { return items.empty(); }
   void add_event(void *userdata, std::string_view type, std::string_view data,
                  std::string_view id);
   void add_text(int kind, void *userdata, std::string_view text);
   void add_value(int kind, void *userdata, int code, uint64_t value);
   void add_open(void *userdata, int status, const HeaderList &headers);
   void add_failure(void *userdata, const FailureView &f);
-  // Moves other's records behind this one's, shifting their offsets.
-  void append(Staged &&other);
+  // Turns the offsets into pointers, once the buffers stay where they are.
+  void settle();
 };
 
+class Queue;
+
+// What one take returned. Freeing it hands its buffers back to the queue,
+// so a stream at full speed refills memory that is already mapped instead
+// of faulting in fresh pages for every read.
 struct Batch {
-  std::vector<ssekit_item> items;
-  Staged storage;
+  std::vector<Staged> chunks;
+  std::vector<const ssekit_item *> items;
+  std::shared_ptr<Queue> owner;
+  ~Batch();
 };
 
-class Queue {
+class Queue : public std::enable_shared_from_this<Queue> {
  public:
   static constexpr size_t kDefaultItems = 4096;
   static constexpr size_t kDefaultBytes = 4 << 20;
@@ -81,14 +86,17 @@ class Queue {
   int fd() const { return read_fd_; }
   void set_ready(void (*cb)(void *), void *userdata);
 
-  // Loop threads. Appends what stream staged (clearing it) and returns
-  // whether the queue is now over its bounds, in which case the stream
-  // pauses and is resumed by the take that empties the queue.
+  // Loop threads. Appends what stream staged (leaving it empty, with room
+  // for as much again) and returns whether the queue is now over its
+  // bounds, in which case the stream pauses and is resumed by the take that
+  // empties the queue.
   bool push(Staged &staged, const std::shared_ptr<Stream> &stream);
 
   // Any thread. Everything queued, or nullptr if nothing came within
   // timeout_ms (0: do not wait; negative: wait as long as it takes).
   std::unique_ptr<Batch> take(int64_t timeout_ms);
+  // A freed batch's buffers, kept (a few) for the next pushes.
+  void recycle(std::vector<Staged> &&chunks);
 
  private:
   void signal_locked();
@@ -101,8 +109,15 @@ class Queue {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  Staged pending_;                                // guarded by mu_
+  // One chunk per push, moved in whole: a push never copies what is queued.
+  std::vector<Staged> pending_;                   // guarded by mu_
+  size_t pending_items_ = 0;                      // guarded by mu_
+  size_t pending_bytes_ = 0;                      // guarded by mu_
+  size_t waiters_ = 0;                            // guarded by mu_
+  std::atomic<bool> has_items_{false};            // pending_ is not empty
+  static constexpr int kSpinUs = 50;
   std::vector<std::weak_ptr<Stream>> paused_;     // guarded by mu_
+  std::vector<Staged> spare_;                     // guarded by mu_
   void (*ready_cb_)(void *) = nullptr;            // guarded by mu_
   void *ready_userdata_ = nullptr;                // guarded by mu_
 };

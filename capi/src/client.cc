@@ -614,7 +614,7 @@ SSEKIT_EXTERN size_t ssekit_batch_count(const ssekit_batch *b) {
 
 SSEKIT_EXTERN const ssekit_item *ssekit_batch_item(const ssekit_batch *b, size_t i) {
   if (b == nullptr || i >= b->batch->items.size()) return nullptr;
-  return &b->batch->items[i];
+  return b->batch->items[i];
 }
 
 SSEKIT_EXTERN void ssekit_batch_free(ssekit_batch *b) { delete b; }
