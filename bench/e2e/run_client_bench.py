@@ -142,7 +142,9 @@ def throughput_section(args, sender, client, versions, results):
     common = [str(events), str(data_bytes), str(args.iterations), str(args.warmup)]
     node = ["node", "--expose-gc", os.path.join(HERE, "node_client.mjs")]
     contenders = [
-        ("ssekit (C API)", lambda: run_json([client, "throughput", url] + common, 600)),
+        ("ssekit (C API, callbacks)", lambda: run_json([client, "throughput", url] + common, 600)),
+        ("ssekit (C API, queue drained by another thread)",
+         lambda: run_json([client, "queue", url] + common, 600)),
         ("curl -sN > /dev/null (no parsing)",
          lambda: curl_runs(url, size, args.iterations, args.warmup)),
         (f"eventsource {versions['eventsource']} (Node)",

@@ -4,6 +4,7 @@
  * usage:
  *   ssekit_client_bench version
  *   ssekit_client_bench throughput URL EVENTS DATA_BYTES ITERATIONS WARMUP
+ *   ssekit_client_bench queue URL EVENTS DATA_BYTES ITERATIONS WARMUP
  *   ssekit_client_bench latency URL EVENTS
  *   ssekit_client_bench latency-raw URL EVENTS
  *   ssekit_client_bench scale URL STREAMS IDLE_SECONDS OPEN_TIMEOUT_SECONDS
@@ -217,6 +218,83 @@ static int throughput(const char *url, uint64_t events, uint64_t data_bytes,
            "\"cpu_seconds\": %.6f}",
            i == warmup ? "" : ", ", (double)(r.end_ns - start) / 1e9,
            (unsigned long long)r.events, (unsigned long long)bytes, cpu);
+    fflush(stdout);
+  }
+  printf("]}\n");
+  ssekit_loop_free(loop);
+  return 0;
+}
+
+/* Queue mode: the stream delivers to a queue; this thread (not the loop's)
+ * takes batches and touches every event's data, as a binding would. */
+static uint64_t run_queued(ssekit_loop *loop, const char *url, struct run *r,
+                           uint64_t *bytes, uint64_t *batches) {
+  ssekit_queue *q = ssekit_queue_new(0, 0);
+  ssekit_stream *s = ssekit_stream_new(url);
+  uint64_t start;
+  int done = 0;
+  if (q == NULL || s == NULL) fail("ssekit_queue_new / ssekit_stream_new");
+  r->code = SSEKIT_OK;
+  r->events = 0;
+  r->data_bytes = 0;
+  *batches = 0;
+  if (ssekit_stream_set_loop(s, loop) != SSEKIT_OK ||
+      ssekit_stream_set_on_end(s, SSEKIT_END_FINISH) != SSEKIT_OK ||
+      ssekit_stream_set_max_retry_time(s, 1) != SSEKIT_OK ||
+      ssekit_stream_set_queue(s, q) != SSEKIT_OK) {
+    fail("configuring the stream");
+  }
+  start = now_ns();
+  if (ssekit_stream_start(s) != SSEKIT_OK) fail("ssekit_stream_start");
+  while (!done) {
+    ssekit_batch *b = NULL;
+    size_t i, n;
+    if (ssekit_queue_take(q, -1, &b) != SSEKIT_OK || b == NULL) fail("ssekit_queue_take");
+    n = ssekit_batch_count(b);
+    (*batches)++;
+    for (i = 0; i < n; i++) {
+      const ssekit_item *it = ssekit_batch_item(b, i);
+      if (it->kind == SSEKIT_ITEM_EVENT) {
+        r->events++;
+        r->data_bytes += it->data_len;
+      } else if (it->kind == SSEKIT_ITEM_ERROR) {
+        on_error(it->code, it->status, ssekit_failure_message(it->failure), it->will_retry,
+                 it->value, NULL);
+      } else if (it->kind == SSEKIT_ITEM_CLOSED) {
+        r->code = it->code;
+        r->end_ns = now_ns();
+        done = 1;
+      }
+    }
+    ssekit_batch_free(b);
+  }
+  *bytes = ssekit_stream_metric(s, SSEKIT_METRIC_BYTES);
+  ssekit_stream_free(s);
+  ssekit_queue_free(q);
+  if (r->code != SSEKIT_OK) fail("the stream did not finish cleanly");
+  return start;
+}
+
+static int throughput_queued(const char *url, uint64_t events, uint64_t data_bytes,
+                             uint64_t iterations, uint64_t warmup) {
+  ssekit_loop *loop = ssekit_loop_new();
+  struct run r;
+  uint64_t i;
+  if (loop == NULL) fail("ssekit_loop_new");
+  run_init(&r);
+  printf("{\"contender\": \"ssekit-queue\", \"runs\": [");
+  for (i = 0; i < warmup + iterations; i++) {
+    uint64_t bytes = 0, batches = 0;
+    const double cpu0 = cpu_seconds();
+    const uint64_t start = run_queued(loop, url, &r, &bytes, &batches);
+    const double cpu = cpu_seconds() - cpu0;
+    if (r.events != events || r.data_bytes != data_bytes) fail("wrong event count");
+    if (i < warmup) continue;
+    printf("%s{\"seconds\": %.6f, \"events\": %llu, \"bytes\": %llu, "
+           "\"cpu_seconds\": %.6f, \"batches\": %llu}",
+           i == warmup ? "" : ", ", (double)(r.end_ns - start) / 1e9,
+           (unsigned long long)r.events, (unsigned long long)bytes, cpu,
+           (unsigned long long)batches);
     fflush(stdout);
   }
   printf("]}\n");
@@ -498,6 +576,12 @@ int main(int argc, char **argv) {
                       parse_u64(argv[5], "ITERATIONS"),
                       parse_u64(argv[6], "WARMUP"));
   }
+  if (strcmp(mode, "queue") == 0 && argc == 7) {
+    return throughput_queued(argv[2], parse_u64(argv[3], "EVENTS"),
+                             parse_u64(argv[4], "DATA_BYTES"),
+                             parse_u64(argv[5], "ITERATIONS"),
+                             parse_u64(argv[6], "WARMUP"));
+  }
   if (strcmp(mode, "latency") == 0 && argc == 4) {
     const uint64_t events = parse_u64(argv[3], "EVENTS");
     if (events == 0) fail("EVENTS must be positive");
@@ -516,9 +600,10 @@ int main(int argc, char **argv) {
   fprintf(stderr,
           "usage: %s version\n"
           "       %s throughput URL EVENTS DATA_BYTES ITERATIONS WARMUP\n"
+          "       %s queue URL EVENTS DATA_BYTES ITERATIONS WARMUP\n"
           "       %s latency URL EVENTS\n"
           "       %s latency-raw URL EVENTS\n"
           "       %s scale URL STREAMS IDLE_SECONDS OPEN_TIMEOUT_SECONDS\n",
-          argv[0], argv[0], argv[0], argv[0], argv[0]);
+          argv[0], argv[0], argv[0], argv[0], argv[0], argv[0]);
   return 2;
 }
