@@ -173,14 +173,15 @@ bool Queue::push(Staged &staged, const std::shared_ptr<Stream> &stream) {
   void (*ready)(void *) = nullptr;
   void *ready_userdata = nullptr;
   bool full = false;
-  bool was_empty = false;
   bool waiting = false;
+  // The next read is likely as large as this one: it goes into a recycled
+  // buffer if there is one, fetched in the same lock.
+  Staged next;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    was_empty = pending_.empty();
+    const bool was_empty = pending_.empty();
     waiting = waiters_ != 0;
     pending_.push_back(std::move(staged));
-    has_items_.store(true, std::memory_order_release);
     pending_items_ += items;
     pending_bytes_ += bytes;
     full = pending_items_ > max_items_ || pending_bytes_ > max_bytes_;
@@ -190,22 +191,16 @@ bool Queue::push(Staged &staged, const std::shared_ptr<Stream> &stream) {
       ready = ready_cb_;
       ready_userdata = ready_userdata_;
     }
-  }
-  // Consumers wait only on an empty queue: waking them for every push would
-  // cost a system call and a context switch per network read.
-  if (waiting) cv_.notify_all();
-  if (ready != nullptr) ready(ready_userdata);
-  // The next read is likely as large as this one: room for it at once, in
-  // a recycled buffer if there is one.
-  {
-    std::lock_guard<std::mutex> lock(mu_);
     if (!spare_.empty()) {
-      staged = std::move(spare_.back());
+      next = std::move(spare_.back());
       spare_.pop_back();
-    } else {
-      staged = Staged();
     }
   }
+  // Only a consumer that sleeps needs waking: one busy with its last batch
+  // finds this push when it takes again, without a system call.
+  if (waiting) cv_.notify_all();
+  if (ready != nullptr) ready(ready_userdata);
+  staged = std::move(next);
   staged.items.reserve(items);
   staged.bytes.reserve(bytes);
   return full;
@@ -218,29 +213,19 @@ std::unique_ptr<Batch> Queue::take(int64_t timeout_ms) {
   {
     std::unique_lock<std::mutex> lock(mu_);
     auto ready = [this] { return !pending_.empty(); };
+    // Spinning before sleeping was measured and lost: on two cores the
+    // spinning consumer takes the time the loop thread needs.
     if (!ready() && timeout_ms != 0) {
-      // A stream at full speed pushes again within microseconds: looking
-      // for a while before sleeping saves both sides a system call and a
-      // context switch per read.
-      lock.unlock();
-      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinUs);
-      while (!has_items_.load(std::memory_order_acquire) &&
-             std::chrono::steady_clock::now() < until) {
+      ++waiters_;
+      if (timeout_ms < 0) {
+        cv_.wait(lock, ready);
+      } else {
+        cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), ready);
       }
-      lock.lock();
-      if (!ready()) {
-        ++waiters_;
-        if (timeout_ms < 0) {
-          cv_.wait(lock, ready);
-        } else {
-          cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), ready);
-        }
-        --waiters_;
-      }
+      --waiters_;
     }
     if (!ready()) return nullptr;
     batch->chunks.swap(pending_);
-    has_items_.store(false, std::memory_order_relaxed);
     count = pending_items_;
     pending_items_ = 0;
     pending_bytes_ = 0;

@@ -7,7 +7,6 @@
 #ifndef SSEKIT_CORE_QUEUE_H
 #define SSEKIT_CORE_QUEUE_H
 
-#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -114,8 +113,6 @@ class Queue : public std::enable_shared_from_this<Queue> {
   size_t pending_items_ = 0;                      // guarded by mu_
   size_t pending_bytes_ = 0;                      // guarded by mu_
   size_t waiters_ = 0;                            // guarded by mu_
-  std::atomic<bool> has_items_{false};            // pending_ is not empty
-  static constexpr int kSpinUs = 50;
   std::vector<std::weak_ptr<Stream>> paused_;     // guarded by mu_
   std::vector<Staged> spare_;                     // guarded by mu_
   void (*ready_cb_)(void *) = nullptr;            // guarded by mu_
