@@ -435,6 +435,10 @@ namespace detail {
 struct StreamState {
   ssekit_stream *handle = nullptr;
   std::atomic<int> refs{1};
+  // Queue mode: what Item::tag() returns. A queued stream gets no `closed`
+  // callback: the Batch that holds its CLOSED item drops the library's
+  // reference instead.
+  void *tag = nullptr;
   // Whether start() took the library's reference; the owner's thread only.
   bool started = false;
 
@@ -565,6 +569,8 @@ struct StreamState {
 };
 
 }  // namespace detail
+
+class Queue;
 
 // A reconnecting EventSource stream (ssekit_stream_*), move-only. The
 // destructor is ssekit_stream_free: it closes the stream and, from any
@@ -719,6 +725,13 @@ class Stream {
   }
 
   // Transport.
+
+  // Delivers to q instead of the callbacks (ssekit_stream_set_queue): the
+  // on_* delivery callbacks set here are not called, on_headers and on_auth
+  // still are. tag is what Item::tag() returns for this stream's items. The
+  // queue must be drained until this stream's CLOSED item has been taken
+  // (and its Batch destroyed): that frees the stream's state.
+  Stream &set_queue(Queue &q, void *tag = nullptr);
 
   Stream &set_redirect_headers(bool on = true) {
     return set_int(&ssekit_stream_set_redirect_headers, on, "ssekit_stream_set_redirect_headers");
@@ -958,6 +971,147 @@ class Stream {
   ssekit_stream *h_ = nullptr;
   detail::StreamState *st_ = nullptr;
 };
+
+enum class ItemKind : int {
+  open = SSEKIT_ITEM_OPEN,
+  event = SSEKIT_ITEM_EVENT,
+  comment = SSEKIT_ITEM_COMMENT,
+  retry = SSEKIT_ITEM_RETRY,
+  error = SSEKIT_ITEM_ERROR,
+  state = SSEKIT_ITEM_STATE,
+  closed = SSEKIT_ITEM_CLOSED
+};
+
+// One queued item (ssekit_item), valid while its Batch lives.
+class Item {
+ public:
+  explicit Item(const ssekit_item *it) noexcept : it_(it) {}
+
+  ItemKind kind() const noexcept { return static_cast<ItemKind>(it_->kind); }
+  // The tag given to Stream::set_queue for the stream it came from.
+  void *tag() const noexcept { return static_cast<detail::StreamState *>(it_->userdata)->tag; }
+  // event: the event; comment: text() is its text; error: text() is the
+  // message.
+  Event event() const noexcept {
+    return Event{std::string_view(it_->type, it_->type_len),
+                 std::string_view(it_->data, it_->data_len),
+                 std::string_view(it_->id, it_->id_len)};
+  }
+  std::string_view text() const noexcept { return std::string_view(it_->data, it_->data_len); }
+  // error and closed: an ssekit_error; open and error: the HTTP status.
+  int code() const noexcept { return it_->code; }
+  int status() const noexcept { return it_->status; }
+  // retry: the new reconnection time; error: the delay before reconnecting.
+  std::chrono::milliseconds retry() const noexcept { return detail::from_ms(it_->value); }
+  bool will_retry() const noexcept { return it_->will_retry != 0; }
+  State state() const noexcept { return static_cast<State>(it_->value); }
+  // open only.
+  Response response() const noexcept { return Response(it_->response); }
+  // error only.
+  Failure failure() const noexcept { return Failure(it_->failure); }
+  const ssekit_item *native_handle() const noexcept { return it_; }
+
+ private:
+  const ssekit_item *it_;
+};
+
+// What one Queue::take returned: iterable, move-only; its items and their
+// strings live as long as it does, on any thread.
+class Batch {
+ public:
+  Batch() noexcept = default;
+  explicit Batch(ssekit_batch *b) noexcept : b_(b) {}
+  ~Batch() { reset(); }
+  Batch(Batch &&o) noexcept : b_(std::exchange(o.b_, nullptr)) {}
+  Batch &operator=(Batch &&o) noexcept {
+    if (this != &o) {
+      reset();
+      b_ = std::exchange(o.b_, nullptr);
+    }
+    return *this;
+  }
+
+  // False when the take timed out.
+  explicit operator bool() const noexcept { return b_ != nullptr; }
+  std::size_t size() const noexcept { return ssekit_batch_count(b_); }
+  Item operator[](std::size_t i) const noexcept { return Item(ssekit_batch_item(b_, i)); }
+
+  class iterator {
+   public:
+    iterator(const ssekit_batch *b, std::size_t i) noexcept : b_(b), i_(i) {}
+    Item operator*() const noexcept { return Item(ssekit_batch_item(b_, i_)); }
+    iterator &operator++() noexcept {
+      ++i_;
+      return *this;
+    }
+    bool operator!=(const iterator &o) const noexcept { return i_ != o.i_; }
+    bool operator==(const iterator &o) const noexcept { return i_ == o.i_; }
+
+   private:
+    const ssekit_batch *b_;
+    std::size_t i_;
+  };
+  iterator begin() const noexcept { return iterator(b_, 0); }
+  iterator end() const noexcept { return iterator(b_, size()); }
+
+ private:
+  void reset() noexcept {
+    if (b_ == nullptr) return;
+    // A CLOSED item is its stream's last delivery: the library's reference
+    // to the stream's state goes with it.
+    for (std::size_t i = 0, n = ssekit_batch_count(b_); i < n; ++i) {
+      const ssekit_item *it = ssekit_batch_item(b_, i);
+      if (it->kind == SSEKIT_ITEM_CLOSED)
+        static_cast<detail::StreamState *>(it->userdata)->unref();
+    }
+    ssekit_batch_free(std::exchange(b_, nullptr));
+  }
+
+  ssekit_batch *b_ = nullptr;
+};
+
+// A delivery queue (ssekit_queue), move-only, for consumers on other
+// threads. Feed it only from ssekit::Stream objects (their items carry the
+// wrapper's state). take() waits without any ssekit lock held.
+class Queue {
+ public:
+  // 0 for the defaults (see ssekit_queue_new).
+  explicit Queue(std::size_t max_items = 0, std::size_t max_bytes = 0)
+      : q_(ssekit_queue_new(max_items, max_bytes)) {
+    if (q_ == nullptr) throw Error(SSEKIT_E_NOMEM, "ssekit_queue_new");
+  }
+  ~Queue() { ssekit_queue_free(q_); }
+  Queue(Queue &&o) noexcept : q_(std::exchange(o.q_, nullptr)) {}
+  Queue &operator=(Queue &&o) noexcept {
+    if (this != &o) {
+      ssekit_queue_free(q_);
+      q_ = std::exchange(o.q_, nullptr);
+    }
+    return *this;
+  }
+
+  // Everything queued; an empty Batch if nothing came within timeout
+  // (zero: do not wait; nullopt: wait as long as it takes).
+  Batch take(std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+    ssekit_batch *b = nullptr;
+    const std::int64_t ms = timeout ? static_cast<std::int64_t>(timeout->count()) : -1;
+    detail::check(ssekit_queue_take(q_, ms < -1 ? 0 : ms, &b), "ssekit_queue_take");
+    return Batch(b);
+  }
+  // Readable while the queue holds items: poll it, never read it.
+  int fd() const noexcept { return ssekit_queue_fd(q_); }
+  ssekit_queue *native_handle() const noexcept { return q_; }
+
+ private:
+  ssekit_queue *q_ = nullptr;
+};
+
+inline Stream &Stream::set_queue(Queue &q, void *tag) {
+  detail::StreamState &st = need_state("ssekit_stream_set_queue");
+  detail::check(ssekit_stream_set_queue(h_, q.native_handle()), "ssekit_stream_set_queue");
+  st.tag = tag;
+  return *this;
+}
 
 }  // namespace ssekit
 

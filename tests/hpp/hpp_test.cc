@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -592,6 +593,42 @@ TEST(HppParserTest, LimitsAreCodesAndCallbackExceptionsAreRethrown) {
   p.on_event(nullptr);
   p.reset();
   EXPECT_EQ(p.feed("data: 3\n\n"), SSEKIT_OK);
+}
+
+TEST_F(HppStreamTest, AQueueDeliversItemsAndIteratesInBatches) {
+  ssekit::Queue q;
+  int tag_a = 0, tag_b = 0;
+  auto unused = std::make_shared<Record>();
+  ssekit::Stream a = NewStream("/events?count=3", unused);
+  ssekit::Stream b = NewStream("/events?count=2&type=t", unused);
+  a.set_on_end(ssekit::OnEnd::finish).set_queue(q, &tag_a);
+  b.set_on_end(ssekit::OnEnd::finish).set_queue(q, &tag_b);
+  a.start();
+  b.start();
+  std::map<void*, std::vector<std::string>> datas;
+  std::map<void*, int> closed;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (closed.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    ssekit::Batch batch = q.take(milliseconds(100));
+    if (!batch) continue;
+    EXPECT_GT(batch.size(), 0u);
+    for (const ssekit::Item& item : batch) {
+      if (item.kind() == ssekit::ItemKind::event) {
+        datas[item.tag()].emplace_back(std::string(item.event().type) + ":" +
+                                       std::string(item.event().data));
+      }
+      if (item.kind() == ssekit::ItemKind::closed) closed[item.tag()] = item.code();
+    }
+  }
+  EXPECT_EQ(datas[&tag_a],
+            (std::vector<std::string>{"message:event 1", "message:event 2", "message:event 3"}));
+  EXPECT_EQ(datas[&tag_b], (std::vector<std::string>{"t:event 1", "t:event 2"}));
+  EXPECT_EQ(closed[&tag_a], SSEKIT_OK);
+  EXPECT_EQ(closed[&tag_b], SSEKIT_OK);
+  // The callbacks were not used in queue mode.
+  EXPECT_TRUE(unused->Log().empty());
+  EXPECT_FALSE(q.take(milliseconds(0)));
+  EXPECT_GE(q.fd(), 0);
 }
 
 }  // namespace
