@@ -114,6 +114,13 @@ Loop::~Loop() {
     cleanup();
     return;
   }
+  stop_all();
+  wake();
+  thread_.join();
+  cleanup();
+}
+
+void Loop::stop_all() {
   post([this] {
     // Copy first: stopping a stream detaches it.
     std::vector<std::shared_ptr<Stream>> all;
@@ -121,13 +128,8 @@ Loop::~Loop() {
     for (auto &entry : streams_) all.push_back(entry.second);
     for (auto &s : all) s->stop(SSEKIT_E_CLOSED);
   });
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  wake();
-  thread_.join();
-  cleanup();
+  std::lock_guard<std::mutex> lock(mu_);
+  stop_ = true;
 }
 
 void Loop::cleanup() {
@@ -147,14 +149,7 @@ void Loop::free_from_loop_thread() {
   // stream, and frees the loop once the current pass is over.
   thread_.detach();
   self_free_ = true;
-  post([this] {
-    std::vector<std::shared_ptr<Stream>> all;
-    all.reserve(streams_.size());
-    for (auto &entry : streams_) all.push_back(entry.second);
-    for (auto &s : all) s->stop(SSEKIT_E_CLOSED);
-  });
-  std::lock_guard<std::mutex> lock(mu_);
-  stop_ = true;
+  stop_all();
 }
 
 void Loop::abandon() {

@@ -72,6 +72,8 @@ class Loop {
 
  private:
   void run();
+  // Posts the stop of every stream, then ends the loop once it is done.
+  void stop_all();
   void cleanup();
   void run_timers();
   long wait_ms();

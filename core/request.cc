@@ -32,6 +32,29 @@ std::string header_line(std::string_view name, std::string_view value) {
 
 }  // namespace
 
+void erase_header(HeaderList &list, std::string_view name) {
+  for (auto it = list.begin(); it != list.end(); ++it) {
+    if (http::iequals(it->first, name)) {
+      list.erase(it);
+      return;
+    }
+  }
+}
+
+void set_listener(ListenerList &list, std::string_view type, ssekit_event_cb cb) {
+  for (auto it = list.begin(); it != list.end(); ++it) {
+    if (it->first == type) {
+      if (cb == nullptr) {
+        list.erase(it);
+      } else {
+        it->second = cb;
+      }
+      return;
+    }
+  }
+  if (cb != nullptr) list.emplace_back(std::string(type), cb);
+}
+
 void set_header(HeaderList &list, std::string_view name, std::string_view value) {
   for (auto &h : list) {
     if (http::iequals(h.first, name)) {

@@ -571,21 +571,10 @@ void Stream::end_attempt(Failure f) {
 void Stream::set_request_header(std::string name, std::optional<std::string> value) {
   auto self = shared_from_this();
   loop_.post([self, name = std::move(name), value = std::move(value)] {
-    auto &list = self->opts_.headers;
-    for (auto it = list.begin(); it != list.end(); ++it) {
-      if (http::iequals(it->first, name)) {
-        list.erase(it);
-        break;
-      }
-    }
+    erase_header(self->opts_.headers, name);
     // A header the auth hook once set would shadow the new value.
-    for (auto it = self->auth_headers_.begin(); it != self->auth_headers_.end(); ++it) {
-      if (http::iequals(it->first, name)) {
-        self->auth_headers_.erase(it);
-        break;
-      }
-    }
-    if (value) list.emplace_back(name, *value);
+    erase_header(self->auth_headers_, name);
+    if (value) self->opts_.headers.emplace_back(name, *value);
   });
 }
 
@@ -593,20 +582,7 @@ void Stream::set_listener(std::string type, ssekit_event_cb cb) {
   // Applied between two events on the loop thread, never while the
   // listener list is being walked.
   auto self = shared_from_this();
-  loop_.post([self, type = std::move(type), cb] {
-    auto &ls = self->cb_.listeners;
-    for (auto it = ls.begin(); it != ls.end(); ++it) {
-      if (it->first == type) {
-        if (cb == nullptr) {
-          ls.erase(it);
-        } else {
-          it->second = cb;
-        }
-        return;
-      }
-    }
-    if (cb != nullptr) ls.emplace_back(type, cb);
-  });
+  loop_.post([self, type = std::move(type), cb] { ssekit::set_listener(self->cb_.listeners, type, cb); });
 }
 
 void Stream::decide_after(Failure f) {

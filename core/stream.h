@@ -50,6 +50,12 @@ struct StreamCallbacks {
 
 // Sets or replaces (by case-insensitive name) a header in a list.
 void set_header(HeaderList &list, std::string_view name, std::string_view value);
+// Removes the header of that name (case-insensitive) if the list has one.
+void erase_header(HeaderList &list, std::string_view name);
+
+using ListenerList = std::vector<std::pair<std::string, ssekit_event_cb>>;
+// Sets, replaces or (cb NULL) removes the listener for type.
+void set_listener(ListenerList &list, std::string_view type, ssekit_event_cb cb);
 
 class Stream : public std::enable_shared_from_this<Stream> {
  public:

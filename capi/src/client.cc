@@ -186,14 +186,8 @@ SSEKIT_EXTERN int ssekit_stream_set_header(ssekit_stream *s, const char *name,
           name, value == nullptr ? std::nullopt : std::optional<std::string>(value));
       return static_cast<int>(SSEKIT_OK);
     }
-    auto &list = s->opts.headers;
-    for (auto it = list.begin(); it != list.end(); ++it) {
-      if (ssekit::http::iequals(it->first, name)) {
-        list.erase(it);
-        break;
-      }
-    }
-    if (value != nullptr) list.emplace_back(name, value);
+    ssekit::erase_header(s->opts.headers, name);
+    if (value != nullptr) s->opts.headers.emplace_back(name, value);
     return static_cast<int>(SSEKIT_OK);
   });
 }
@@ -388,18 +382,7 @@ SSEKIT_EXTERN int ssekit_stream_add_listener(ssekit_stream *s, const char *type,
       return static_cast<int>(SSEKIT_OK);
     });
   return configure(s, [&](ssekit_stream &st) {
-    auto &ls = st.cbs.listeners;
-    for (auto it = ls.begin(); it != ls.end(); ++it) {
-      if (it->first == type) {
-        if (cb == nullptr) {
-          ls.erase(it);
-        } else {
-          it->second = cb;
-        }
-        return SSEKIT_OK;
-      }
-    }
-    if (cb != nullptr) ls.emplace_back(type, cb);
+    ssekit::set_listener(st.cbs.listeners, type, cb);
     return SSEKIT_OK;
   });
 }
