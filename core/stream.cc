@@ -141,13 +141,13 @@ bool Stream::settle_if_dead() {
 }
 
 void Stream::close() {
-  if (settle_if_dead()) return;
   {
     // Stopped already (it failed, finished, or its loop was freed, in which
     // case the loop must not be touched at all).
     std::lock_guard<std::mutex> lock(done_mu_);
     if (done_) return;
   }
+  if (settle_if_dead()) return;
   const bool first = !closing_.exchange(true, std::memory_order_acq_rel);
   if (first) {
     auto self = shared_from_this();
@@ -183,12 +183,12 @@ void Stream::release(std::function<void()> after) {
 }
 
 bool Stream::close_or_defer(std::function<void()> after) {
-  if (settle_if_dead()) return true;
   {
     // A stopped stream's loop may be gone already: do not ask it anything.
     std::lock_guard<std::mutex> lock(done_mu_);
     if (done_) return true;
   }
+  if (settle_if_dead()) return true;
   if (loop_.on_loop_thread()) {
     release(std::move(after));
     return false;

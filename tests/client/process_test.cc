@@ -261,12 +261,15 @@ TEST_F(ReleaseTest, AChildAfterForkFreesInheritedStreamsAndOpensItsOwn) {
   EXPECT_EQ(ssekit_stream_state(running.get()), SSEKIT_STATE_OPEN);
 }
 
+// A plain array, not a container: exit() runs static destructors, and the
+// handles must stay reachable for the leak check that follows.
+ssekit_stream* exit_streams[100];
+
 TEST_F(ReleaseTest, ExitingWithAHundredOpenStreamsNeitherCrashesNorHangs) {
   const std::string url = Url("/events?count=-1&interval_ms=20");
   for (bool own_loop : {false, true}) {
     const int status = InChild([&] {
       static ssekit_loop* loop = own_loop ? ssekit_loop_new() : nullptr;
-      static std::vector<ssekit_stream*> streams;
       Count c;
       for (int i = 0; i < 100; ++i) {
         ssekit_stream* s = ssekit_stream_new(url.c_str());
@@ -275,7 +278,7 @@ TEST_F(ReleaseTest, ExitingWithAHundredOpenStreamsNeitherCrashesNorHangs) {
         ssekit_stream_set_userdata(s, &c);
         ssekit_stream_on_event(s, &CountEvent);
         if (ssekit_stream_start(s) != SSEKIT_OK) return 20;
-        streams.push_back(s);
+        exit_streams[i] = s;
       }
       const auto deadline = Clock::now() + milliseconds(5000);
       while (c.events.load() < 100 && Clock::now() < deadline) {
