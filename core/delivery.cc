@@ -11,6 +11,7 @@
 namespace ssekit {
 
 void Stream::resume_from_queue() {
+  if (state() == SSEKIT_STATE_CLOSED) return;
   auto self = shared_from_this();
   loop_.post([self] {
     if (!self->queue_paused_ || self->stopped_) return;

@@ -140,6 +140,8 @@ void Loop::cleanup() {
 #endif
 }
 
+uint64_t Loop::fork_generation_now() { return fork_generation.load(std::memory_order_relaxed); }
+
 bool Loop::dead() const {
   return generation_ != fork_generation.load(std::memory_order_relaxed);
 }
@@ -168,7 +170,11 @@ Loop &Loop::shared() {
   static std::mutex mu;
   static Loop *loop = nullptr;
   std::lock_guard<std::mutex> lock(mu);
-  if (loop == nullptr || loop->dead()) loop = new Loop();
+  if (loop != nullptr && loop->dead()) {
+    loop->abandon();
+    loop = nullptr;
+  }
+  if (loop == nullptr) loop = new Loop();
   return *loop;
 }
 

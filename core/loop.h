@@ -52,6 +52,9 @@ class Loop {
   // Any thread. True in a child after fork() for a loop the parent made:
   // it has no thread here, posts are dropped and nothing waits for it.
   bool dead() const;
+  // How many times this process is a fork() child of a process that used
+  // ssekit: what dead() compares with.
+  static uint64_t fork_generation_now();
   // The loop thread only (a callback): stops every stream and frees the
   // loop once the current pass returns, without joining itself.
   void free_from_loop_thread();

@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 #endif
 
+#include "loop.h"
 #include "stream.h"
 
 namespace ssekit {
@@ -116,6 +117,7 @@ void Staged::settle() {
 
 Queue::Queue(size_t max_items, size_t max_bytes)
     : max_items_(max_items != 0 ? max_items : kDefaultItems),
+      generation_(Loop::fork_generation_now()),
       max_bytes_(max_bytes != 0 ? max_bytes : kDefaultBytes) {
 #if defined(__linux__)
   read_fd_ = write_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -136,6 +138,10 @@ Queue::~Queue() {
   ::close(read_fd_);
   if (write_fd_ != read_fd_) ::close(write_fd_);
 }
+
+bool Queue::inherited() const { return generation_ != Loop::fork_generation_now(); }
+
+int Queue::fd() const { return inherited() ? -1 : read_fd_; }
 
 void Queue::set_ready(void (*cb)(void *), void *userdata) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -170,8 +176,6 @@ bool Queue::push(Staged &staged, const std::shared_ptr<Stream> &stream) {
   if (staged.empty()) return false;
   const size_t items = staged.items.size();
   const size_t bytes = staged.bytes.size();
-  void (*ready)(void *) = nullptr;
-  void *ready_userdata = nullptr;
   bool full = false;
   bool waiting = false;
   // The next read is likely as large as this one: it goes into a recycled
@@ -188,8 +192,9 @@ bool Queue::push(Staged &staged, const std::shared_ptr<Stream> &stream) {
     if (full) paused_.push_back(stream);
     if (was_empty) {
       signal_locked();
-      ready = ready_cb_;
-      ready_userdata = ready_userdata_;
+      // Under the lock, so that once set_ready returned the old callback is
+      // never called again; it only signals, as the header requires.
+      if (ready_cb_ != nullptr) ready_cb_(ready_userdata_);
     }
     if (!spare_.empty()) {
       next = std::move(spare_.back());
@@ -199,7 +204,6 @@ bool Queue::push(Staged &staged, const std::shared_ptr<Stream> &stream) {
   // Only a consumer that sleeps needs waking: one busy with its last batch
   // finds this push when it takes again, without a system call.
   if (waiting) cv_.notify_all();
-  if (ready != nullptr) ready(ready_userdata);
   staged = std::move(next);
   staged.items.reserve(items);
   staged.bytes.reserve(bytes);
@@ -207,6 +211,9 @@ bool Queue::push(Staged &staged, const std::shared_ptr<Stream> &stream) {
 }
 
 std::unique_ptr<Batch> Queue::take(int64_t timeout_ms) {
+  // Inherited through fork(): its items and its descriptor are the
+  // parent's, and taking them would steal the parent's wake-up.
+  if (inherited()) return nullptr;
   auto batch = std::make_unique<Batch>();
   std::vector<std::weak_ptr<Stream>> paused;
   size_t count = 0;
@@ -217,7 +224,9 @@ std::unique_ptr<Batch> Queue::take(int64_t timeout_ms) {
     // spinning consumer takes the time the loop thread needs.
     if (!ready() && timeout_ms != 0) {
       ++waiters_;
-      if (timeout_ms < 0) {
+      // A wait beyond the timers' range is a wait without end (and would
+      // overflow the clock's nanoseconds).
+      if (timeout_ms < 0 || static_cast<uint64_t>(timeout_ms) > kMaxDurationMs) {
         cv_.wait(lock, ready);
       } else {
         cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), ready);

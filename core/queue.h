@@ -82,7 +82,8 @@ class Queue : public std::enable_shared_from_this<Queue> {
   Queue(const Queue &) = delete;
   Queue &operator=(const Queue &) = delete;
 
-  int fd() const { return read_fd_; }
+  // -1 in a child after fork(): the descriptor is the parent's.
+  int fd() const;
   void set_ready(void (*cb)(void *), void *userdata);
 
   // Loop threads. Appends what stream staged (leaving it empty, with room
@@ -101,7 +102,10 @@ class Queue : public std::enable_shared_from_this<Queue> {
   void signal_locked();
   void clear_signal_locked();
 
+  bool inherited() const;
+
   const size_t max_items_;
+  uint64_t generation_;
   const size_t max_bytes_;
   int read_fd_ = -1;
   int write_fd_ = -1;  // the same eventfd on Linux, a pipe elsewhere

@@ -162,6 +162,9 @@ void Stream::close() {
 }
 
 void Stream::release(std::function<void()> after) {
+  // `after` may free the handle that owns this stream as soon as the lock
+  // below is released, from the loop thread.
+  const auto self = shared_from_this();
   bool now = false;
   {
     std::lock_guard<std::mutex> lock(done_mu_);
@@ -176,10 +179,8 @@ void Stream::release(std::function<void()> after) {
     return;
   }
   if (settle_if_dead()) return;
-  if (!closing_.exchange(true, std::memory_order_acq_rel)) {
-    auto self = shared_from_this();
+  if (!closing_.exchange(true, std::memory_order_acq_rel))
     loop_.post([self] { self->stop(SSEKIT_E_CLOSED); });
-  }
 }
 
 bool Stream::close_or_defer(std::function<void()> after) {
@@ -290,9 +291,10 @@ void Stream::stop(int code) {
     // Items staged by a read the close cut short go first; CLOSED is last.
     try {
       staged_.add_value(SSEKIT_ITEM_CLOSED, cb_.userdata, code, 0);
+      cb_.queue->push(staged_, self);
     } catch (const std::bad_alloc &) {
+      // The stream stops all the same: close() waiters must not hang.
     }
-    cb_.queue->push(staged_, self);
   }
   std::function<void()> after;
   {
@@ -333,6 +335,7 @@ void Stream::connect() {
   bump(attempts_);
 
   status_ = 0;
+  auth_waiting_ = false;  // a restart ends a wait for a deferred auth answer
   hop_ = start_;
   hops_ = 0;
   all_permanent_ = true;
@@ -569,6 +572,8 @@ void Stream::end_attempt(Failure f) {
 }
 
 void Stream::set_request_header(std::string name, std::optional<std::string> value) {
+  // A stopped stream's loop may be gone; it connects no more anyway.
+  if (state() == SSEKIT_STATE_CLOSED) return;
   auto self = shared_from_this();
   loop_.post([self, name = std::move(name), value = std::move(value)] {
     erase_header(self->opts_.headers, name);
@@ -581,6 +586,7 @@ void Stream::set_request_header(std::string name, std::optional<std::string> val
 void Stream::set_listener(std::string type, ssekit_event_cb cb) {
   // Applied between two events on the loop thread, never while the
   // listener list is being walked.
+  if (state() == SSEKIT_STATE_CLOSED) return;
   auto self = shared_from_this();
   loop_.post([self, type = std::move(type), cb] { ssekit::set_listener(self->cb_.listeners, type, cb); });
 }

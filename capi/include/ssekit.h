@@ -770,8 +770,12 @@ SSEKIT_EXTERN const char *ssekit_failure_body(const ssekit_failure *f,
  * not empty (poll it, asyncio's add_reader, libuv's uv_poll; never read
  * it), and the ready callback runs, on the loop thread that pushed, when
  * the queue goes from empty to non-empty: it must only signal (a
- * uv_async_send, a condition), never call into an interpreter or take a
- * lock a consumer may hold while it waits for the loop.
+ * uv_async_send, a condition), never call into an interpreter, call a
+ * ssekit_queue function (it runs with the queue's lock held, so that once
+ * ssekit_queue_on_ready returns the old callback is never called again) or
+ * take a lock a consumer may hold while it waits for the loop.
+ * A queue inherited through fork() is the parent's: in the child its
+ * descriptor is -1 and takes return nothing.
  */
 typedef struct ssekit_queue ssekit_queue;
 /* What one take returned; owns every item and string in it. */

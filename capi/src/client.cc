@@ -582,11 +582,11 @@ SSEKIT_EXTERN int ssekit_queue_take(ssekit_queue *q, int64_t timeout_ms, ssekit_
   if (q == nullptr || batch == nullptr) return SSEKIT_E_INVALID;
   *batch = nullptr;
   return guarded([&] {
-    auto taken = q->queue->take(timeout_ms);
-    if (taken) {
-      *batch = new ssekit_batch();
-      (*batch)->batch = std::move(taken);
-    }
+    // The wrapper first: once taken, items must not be lost to a failed
+    // allocation.
+    auto wrapper = std::make_unique<ssekit_batch>();
+    wrapper->batch = q->queue->take(timeout_ms);
+    if (wrapper->batch) *batch = wrapper.release();
     return static_cast<int>(SSEKIT_OK);
   });
 }

@@ -138,5 +138,40 @@ TEST_F(LiveTest, ClosingWhileTheAuthAnswerIsPendingEndsTheWait) {
   EXPECT_EQ(ssekit_stream_resume_auth(s.get(), 1), SSEKIT_E_STATE);
 }
 
+TEST_F(LiveTest, ARestartEndsAPendingAuthWait) {
+  Recorder rec;
+  StreamPtr s = NewStream(Url("/flaky?fail=1&status=401&key=" + Key()), rec);
+  ssekit_stream* raw = s.get();
+  rec.auth_hook = [raw](int, ssekit_headers*) {
+    ssekit_stream_defer_auth(raw);
+    return 0;
+  };
+  ASSERT_TRUE(rec.UseAuthHook());
+  ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(PollUntil([&] { return rec.Get(&Recorder::auth_calls) == 1; }));
+  // The app reconnects on its own; the answer that comes later is stale.
+  ASSERT_EQ(ssekit_stream_restart(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(rec.WaitEvents(2));
+  ASSERT_EQ(ssekit_stream_resume_auth(s.get(), 1), SSEKIT_OK);
+  ASSERT_TRUE(rec.WaitEvents(5));
+  ASSERT_EQ(ssekit_stream_close(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(rec.WaitClosed());
+  EXPECT_EQ(rec.Get(&Recorder::closed), std::vector<int>{SSEKIT_E_CLOSED});
+  for (const auto& e : rec.Get(&Recorder::errors)) EXPECT_NE(e.code, SSEKIT_E_INTERNAL) << e.message;
+}
+
+TEST_F(LiveTest, ChangesToAStreamWhoseLoopIsGoneAreIgnored) {
+  LoopPtr loop(ssekit_loop_new());
+  Recorder rec;
+  StreamPtr s = NewStream(Url("/events?count=1&end=hang"), rec);
+  ASSERT_EQ(ssekit_stream_set_loop(s.get(), loop.get()), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(rec.WaitEvents(1));
+  loop.reset();  // closes the stream; the handle lives on
+  EXPECT_EQ(ssekit_stream_set_header(s.get(), "X-After", "1"), SSEKIT_OK);
+  EXPECT_EQ(ssekit_stream_add_listener(s.get(), "message", nullptr), SSEKIT_OK);
+  EXPECT_EQ(ssekit_stream_state(s.get()), SSEKIT_STATE_CLOSED);
+}
+
 }  // namespace
 }  // namespace ssekit_test

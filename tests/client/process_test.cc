@@ -2,6 +2,7 @@
 // never waits, a loop freed from its own thread, fork, signals and exit;
 // and the event timeout and the unterminated last event.
 
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -226,6 +227,15 @@ TEST_F(ReleaseTest, AChildAfterForkFreesInheritedStreamsAndOpensItsOwn) {
   const std::string url = Url("/events?count=3");
   ssekit_stream* inherited = running.get();
   ssekit_loop* inherited_loop = own.get();
+  // Not empty in the parent when the child forks: a take there would steal
+  // the parent's wake-up.
+  ssekit_queue* inherited_queue = ssekit_queue_new(0, 0);
+  StreamPtr queued(ssekit_stream_new(Url("/events?count=1&end=hang").c_str()));
+  ASSERT_EQ(ssekit_stream_set_proxy(queued.get(), ""), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_set_queue(queued.get(), inherited_queue), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_start(queued.get()), SSEKIT_OK);
+  pollfd pfd{ssekit_queue_fd(inherited_queue), POLLIN, 0};
+  ASSERT_EQ(poll(&pfd, 1, 5000), 1);
 
   const int status = InChild([&] {
     // Inherited: dead handles that free at once.
@@ -239,6 +249,10 @@ TEST_F(ReleaseTest, AChildAfterForkFreesInheritedStreamsAndOpensItsOwn) {
     if (ssekit_stream_start(on_old) != SSEKIT_E_STATE) return 11;
     ssekit_stream_free(on_old);
     ssekit_loop_free(inherited_loop);
+    // A queue made before the fork is the parent's too.
+    if (ssekit_queue_fd(inherited_queue) != -1) return 14;
+    ssekit_batch* none = nullptr;
+    if (ssekit_queue_take(inherited_queue, 0, &none) != SSEKIT_OK || none != nullptr) return 15;
     // A new stream gets a default loop of the child's own.
     Count c;
     ssekit_stream* s = ssekit_stream_new(url.c_str());
@@ -259,6 +273,15 @@ TEST_F(ReleaseTest, AChildAfterForkFreesInheritedStreamsAndOpensItsOwn) {
   const int before = parent_count.events.load();
   EXPECT_TRUE(PollUntil([&] { return parent_count.events.load() > before + 3; }));
   EXPECT_EQ(ssekit_stream_state(running.get()), SSEKIT_STATE_OPEN);
+  // The parent's queue still signals and still has its items.
+  pfd = pollfd{ssekit_queue_fd(inherited_queue), POLLIN, 0};
+  EXPECT_EQ(poll(&pfd, 1, 0), 1);
+  ssekit_batch* b = nullptr;
+  ASSERT_EQ(ssekit_queue_take(inherited_queue, 0, &b), SSEKIT_OK);
+  EXPECT_NE(b, nullptr);
+  ssekit_batch_free(b);
+  queued.reset();
+  ssekit_queue_free(inherited_queue);
 }
 
 // A plain array, not a container: exit() runs static destructors, and the
