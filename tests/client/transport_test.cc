@@ -25,6 +25,8 @@ TEST_P(TemporaryRedirectTest, IsFollowedAndReconnectsUseTheOriginalUrl) {
   ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
   ASSERT_TRUE(rec.WaitEvents(2));
   auto redirects = WaitRequests("/redirect", 2);
+  // The reconnect's second hop follows its redirect: wait for it too.
+  WaitRequests("/events", 2);
   ASSERT_EQ(ssekit_stream_close(s.get()), SSEKIT_OK);
 
   EXPECT_EQ(rec.Ids(), (std::vector<std::string>{"1", "2"}));
@@ -32,7 +34,6 @@ TEST_P(TemporaryRedirectTest, IsFollowedAndReconnectsUseTheOriginalUrl) {
   EXPECT_EQ(StreamUrl(s.get()), original);
   // The reconnect after the body ended went through the redirect again.
   EXPECT_EQ(Header(redirects[1], "last-event-id"), "2");
-  EXPECT_GE(server().Requests("/events").size(), 2u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Statuses, TemporaryRedirectTest,
