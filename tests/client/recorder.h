@@ -139,30 +139,38 @@ class Recorder {
                    timeout);
   }
 
-  // Copies of the record, taken under the lock.
+  // Copies of the record, taken under the lock. In queue mode they first
+  // let the consumer replay what is already queued, so that, as with
+  // callbacks, everything delivered before a close() or free() returned is
+  // in the record.
   template <class T>
   T Get(T Recorder::*member) {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
+    Drain(lock);
     return this->*member;
   }
   std::vector<std::string> Ids() {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
+    Drain(lock);
     std::vector<std::string> out;
     for (const auto& e : events) out.push_back(e.id);
     return out;
   }
   std::vector<std::string> Datas() {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
+    Drain(lock);
     std::vector<std::string> out;
     for (const auto& e : events) out.push_back(e.data);
     return out;
   }
   std::size_t EventCount() {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
+    Drain(lock);
     return events.size();
   }
   std::size_t ClosedCount() {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
+    Drain(lock);
     return closed.size();
   }
 
@@ -217,15 +225,41 @@ class Recorder {
     return true;
   }
 
+  // Waits (bounded) until the consumer has seen `closed`, or until a take
+  // that began after this call found the queue empty: every item queued
+  // before the call has then been replayed.
+  void Drain(std::unique_lock<std::mutex>& lock) {
+    if (queue_ == nullptr) return;
+    const std::uint64_t after = takes_started_;
+    cv_.wait_for(lock, milliseconds(5000),
+                 [&] { return consumer_done_ || last_empty_take_ > after; });
+  }
+
   void Consume() {
     bool done = false;
     while (!done && !stop_consumer_.load()) {
       ssekit_batch* b = nullptr;
-      if (ssekit_queue_take(queue_, 20, &b) != SSEKIT_OK || b == nullptr) continue;
+      std::uint64_t take = 0;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        take = ++takes_started_;
+      }
+      if (ssekit_queue_take(queue_, 20, &b) != SSEKIT_OK || b == nullptr) {
+        std::lock_guard<std::mutex> lock(mu_);
+        last_empty_take_ = take;
+        cv_.notify_all();
+        continue;
+      }
       for (std::size_t i = 0; i < ssekit_batch_count(b); ++i) {
         const ssekit_item* it = ssekit_batch_item(b, i);
         if (it->kind == SSEKIT_ITEM_CLOSED) {
           OnClosed(it->code, this);
+          {
+            // The destructor joins this thread, so the recorder is alive.
+            std::lock_guard<std::mutex> lock(mu_);
+            consumer_done_ = true;
+            cv_.notify_all();
+          }
           done = true;
           break;
         }
@@ -458,6 +492,9 @@ class Recorder {
   std::atomic<bool> stop_consumer_{false};
   std::atomic<bool> discard_{false};
   std::vector<std::pair<std::string, ssekit_event_cb>> queued_listeners_;  // guarded by mu_
+  std::uint64_t takes_started_ = 0;    // guarded by mu_
+  std::uint64_t last_empty_take_ = 0;  // guarded by mu_
+  bool consumer_done_ = false;         // guarded by mu_
 };
 
 }  // namespace ssekit_test
