@@ -1,4 +1,5 @@
-// A 401/403 whose auth hook answers later, from another thread.
+// Hooks that answer later, from another thread: the auth hook after a
+// 401/403, and the headers hook before a connection attempt.
 #include "stream.h"
 
 #include "http.h"
@@ -24,6 +25,44 @@ int Stream::resume_auth(bool retry) {
     } else {
       self->decide_after(std::move(self->auth_failure_));
     }
+  });
+  return SSEKIT_OK;
+}
+
+int Stream::defer_headers() {
+  if (!loop_.on_loop_thread() || !in_headers_) return SSEKIT_E_STATE;
+  headers_deferred_ = true;
+  return SSEKIT_OK;
+}
+
+int Stream::resume_headers(bool proceed) {
+  if (closing() || state() == SSEKIT_STATE_CLOSED) return SSEKIT_E_STATE;
+  auto self = shared_from_this();
+  // Posted after any set_header the caller made first, so they apply.
+  loop_.post([self, proceed] {
+    if (!self->headers_waiting_ || self->stopped_ || self->closing()) return;
+    self->headers_waiting_ = false;
+    if (!proceed) {
+      self->refuse_by_headers_hook();
+      return;
+    }
+    // What the hook added at once stays, unless set_header (made while it
+    // waited, so later) named the same header.
+    HeaderList hooked = std::move(self->hook_headers_);
+    self->hook_headers_.clear();
+    try {
+      self->collect_caller_headers();
+      for (const auto &h : hooked) {
+        bool set_later = false;
+        for (const auto &o : self->opts_.headers) set_later |= http::iequals(o.first, h.first);
+        if (!set_later) set_header(self->caller_headers_, h.first, h.second);
+      }
+    } catch (const std::bad_alloc &) {
+      self->fail_response(SSEKIT_E_NOMEM, "out of memory", false);
+      self->end_attempt(std::move(self->failure_));
+      return;
+    }
+    self->start_hop();
   });
   return SSEKIT_OK;
 }

@@ -335,25 +335,35 @@ void Stream::connect() {
   bump(attempts_);
 
   status_ = 0;
-  auth_waiting_ = false;  // a restart ends a wait for a deferred auth answer
+  // A restart ends a wait for a deferred auth or headers answer.
+  auth_waiting_ = false;
+  headers_waiting_ = false;
   hop_ = start_;
   hops_ = 0;
   all_permanent_ = true;
   try {
     // The caller's headers for this attempt, hook included: asked for once
     // per attempt, not again for each redirect it follows.
-    caller_headers_ = opts_.headers;
-    for (const auto &h : auth_headers_) set_header(caller_headers_, h.first, h.second);
+    collect_caller_headers();
     if (cb_.headers != nullptr) {
       HeaderSink fresh;
+      in_headers_ = true;
+      headers_deferred_ = false;
       const int rc = cb_.headers(to_c(&fresh), cb_.userdata);
+      in_headers_ = false;
       if (closing()) return;
       if (rc != 0) {
-        fail_response(SSEKIT_E_HOOK, "the headers hook refused to connect", false);
-        end_attempt(std::move(failure_));
+        refuse_by_headers_hook();
         return;
       }
       for (const auto &h : fresh.items) set_header(caller_headers_, h.first, h.second);
+      if (headers_deferred_) {
+        // The hook asked for time (a token from an await or a Promise): the
+        // stream waits, CONNECTING, until resume_headers says what to do.
+        hook_headers_ = std::move(fresh.items);
+        headers_waiting_ = true;
+        return;
+      }
     }
   } catch (const std::bad_alloc &) {
     fail_response(SSEKIT_E_NOMEM, "out of memory", false);
@@ -361,6 +371,16 @@ void Stream::connect() {
     return;
   }
   start_hop();
+}
+
+void Stream::collect_caller_headers() {
+  caller_headers_ = opts_.headers;
+  for (const auto &h : auth_headers_) set_header(caller_headers_, h.first, h.second);
+}
+
+void Stream::refuse_by_headers_hook() {
+  fail_response(SSEKIT_E_HOOK, "the headers hook refused to connect", false);
+  end_attempt(std::move(failure_));
 }
 
 void Stream::fail_response(int code, std::string message, bool fatal) {

@@ -94,6 +94,10 @@ class Stream : public std::enable_shared_from_this<Stream> {
   int defer_auth();
   // Any thread: after defer_auth, reconnect now (retry) or fail.
   int resume_auth(bool retry);
+  // The headers hook only (loop thread): answer later, with resume_headers.
+  int defer_headers();
+  // Any thread: after defer_headers, connect now (proceed) or fail.
+  int resume_headers(bool proceed);
 
   // Loop thread.
   void stop(int code);
@@ -145,6 +149,9 @@ class Stream : public std::enable_shared_from_this<Stream> {
 
   size_t on_header(const char *p, size_t n);
   bool on_headers_end();
+  // The options' headers with what the auth hook added, for this attempt.
+  void collect_caller_headers();
+  void refuse_by_headers_hook();
   size_t on_body(char *p, size_t n);
 
   static size_t header_cb(char *p, size_t size, size_t n, void *self);
@@ -195,6 +202,10 @@ class Stream : public std::enable_shared_from_this<Stream> {
   bool in_auth_ = false;
   bool auth_deferred_ = false;
   bool auth_waiting_ = false;
+  bool in_headers_ = false;
+  bool headers_deferred_ = false;
+  bool headers_waiting_ = false;
+  HeaderList hook_headers_;  // what a deferring headers hook added at once
   Failure auth_failure_;
   bool paused_ = false;
   bool queue_paused_ = false;  // the queue is over its bounds

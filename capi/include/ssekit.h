@@ -407,7 +407,12 @@ typedef void (*ssekit_state_cb)(int state, void *userdata);
 typedef void (*ssekit_closed_cb)(int code, void *userdata);
 /* Called on the loop thread before every connection attempt, to add fresh
  * headers (an expiring token). Return non-zero to fail the stream with
- * SSEKIT_E_HOOK. */
+ * SSEKIT_E_HOOK. A hook that cannot answer on the loop thread (the headers
+ * come from an await or a Promise) calls ssekit_stream_defer_headers() and
+ * returns 0: the stream then waits, CONNECTING, with no timer, until
+ * ssekit_stream_resume_headers() (any thread) connects, with what the hook
+ * added before deferring and what ssekit_stream_set_header() set since
+ * (which wins for a name both set), or fails it. */
 typedef int (*ssekit_headers_cb)(ssekit_headers *headers, void *userdata);
 /* Called when the server answers 401 or 403. Add fresh headers and return
  * non-zero to reconnect at once with them (once per failure in a row: a
@@ -674,6 +679,14 @@ SSEKIT_EXTERN int ssekit_stream_defer_auth(ssekit_stream *s);
  * as the hook's one retry), 0 fails the stream with the 401/403 as if the
  * hook had returned 0. SSEKIT_E_STATE on a closed stream. Any thread. */
 SSEKIT_EXTERN int ssekit_stream_resume_auth(ssekit_stream *s, int retry);
+/* From inside the headers hook only (else SSEKIT_E_STATE): answer later. */
+SSEKIT_EXTERN int ssekit_stream_defer_headers(ssekit_stream *s);
+/* After ssekit_stream_defer_headers: proceed non-zero connects now, 0 fails
+ * the stream with SSEKIT_E_HOOK as if the hook had returned non-zero.
+ * Headers set with ssekit_stream_set_header() before this call apply to
+ * this attempt. SSEKIT_E_STATE on a closed stream. A restart while the
+ * stream waits asks the hook again. Any thread. */
+SSEKIT_EXTERN int ssekit_stream_resume_headers(ssekit_stream *s, int proceed);
 
 /* Starts connecting. SSEKIT_E_STATE if already started. */
 SSEKIT_EXTERN int ssekit_stream_start(ssekit_stream *s);

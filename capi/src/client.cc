@@ -196,6 +196,14 @@ SSEKIT_EXTERN int ssekit_stream_defer_auth(ssekit_stream *s) {
   return control(s, [](ssekit::Stream &st) { return st.defer_auth(); });
 }
 
+SSEKIT_EXTERN int ssekit_stream_defer_headers(ssekit_stream *s) {
+  return control(s, [](ssekit::Stream &st) { return st.defer_headers(); });
+}
+
+SSEKIT_EXTERN int ssekit_stream_resume_headers(ssekit_stream *s, int proceed) {
+  return control(s, [&](ssekit::Stream &st) { return st.resume_headers(proceed != 0); });
+}
+
 SSEKIT_EXTERN int ssekit_stream_resume_auth(ssekit_stream *s, int retry) {
   return control(s, [&](ssekit::Stream &st) { return st.resume_auth(retry != 0); });
 }

@@ -160,6 +160,102 @@ TEST_F(LiveTest, ARestartEndsAPendingAuthWait) {
   for (const auto& e : rec.Get(&Recorder::errors)) EXPECT_NE(e.code, SSEKIT_E_INTERNAL) << e.message;
 }
 
+class DeferredHeadersTest : public ClientTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(DeferredHeadersTest, TheHookAnswersLaterFromAnotherThread) {
+  const bool proceed = GetParam();
+  Recorder rec;
+  StreamPtr s = NewStream(Url("/events?count=1&key=" + Key()), rec);
+  ssekit_stream* raw = s.get();
+  std::atomic<int> deferred{0};
+  rec.headers_hook = [&](ssekit_headers* h, int attempt) {
+    ssekit_headers_set(h, "X-Sync", ("s" + std::to_string(attempt)).c_str());
+    ssekit_headers_set(h, "X-Token", "from the hook");
+    deferred = ssekit_stream_defer_headers(raw) == SSEKIT_OK ? attempt : -1;
+    return 0;
+  };
+  ASSERT_TRUE(rec.UseHeadersHook());
+  ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(PollUntil([&] { return deferred.load() != 0; }));
+  ASSERT_EQ(deferred.load(), 1);
+  // Waiting: no request goes out, nothing fails, no timer fires.
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_EQ(ssekit_stream_state(s.get()), SSEKIT_STATE_CONNECTING);
+  EXPECT_TRUE(server().Requests("/events").empty());
+  EXPECT_TRUE(rec.Get(&Recorder::errors).empty());
+  EXPECT_EQ(ssekit_stream_defer_headers(s.get()), SSEKIT_E_STATE);  // not in the hook
+
+  ASSERT_EQ(ssekit_stream_set_header(s.get(), "X-Token", "t1"), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_resume_headers(s.get(), proceed ? 1 : 0), SSEKIT_OK);
+  if (proceed) {
+    ASSERT_TRUE(rec.WaitEvents(1));
+    auto reqs = server().Requests("/events");
+    ASSERT_EQ(reqs.size(), 1u);
+    EXPECT_EQ(Header(reqs[0], "x-sync"), "s1");
+    EXPECT_EQ(Header(reqs[0], "x-token"), "t1") << "set_header after the hook wins";
+    // The reconnection after the response ended asks the hook again.
+    ASSERT_TRUE(PollUntil([&] { return deferred.load() == 2; }));
+    ASSERT_EQ(ssekit_stream_set_header(s.get(), "X-Token", "t2"), SSEKIT_OK);
+    ASSERT_EQ(ssekit_stream_resume_headers(s.get(), 1), SSEKIT_OK);
+    ASSERT_TRUE(PollUntil([&] { return server().Requests("/events").size() == 2; }));
+    ASSERT_EQ(ssekit_stream_close(s.get()), SSEKIT_OK);
+    reqs = server().Requests("/events");
+    ASSERT_EQ(reqs.size(), 2u);
+    EXPECT_EQ(Header(reqs[1], "x-sync"), "s2");
+    EXPECT_EQ(Header(reqs[1], "x-token"), "t2");
+  } else {
+    ASSERT_TRUE(rec.WaitClosed());
+    EXPECT_EQ(rec.Get(&Recorder::closed), std::vector<int>{SSEKIT_E_HOOK});
+    auto errors = rec.Get(&Recorder::errors);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].code, SSEKIT_E_HOOK);
+    EXPECT_FALSE(errors[0].will_retry);
+    EXPECT_TRUE(server().Requests("/events").empty());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(ProceedOrRefuse, DeferredHeadersTest, ::testing::Bool());
+
+TEST_F(LiveTest, ClosingWhileTheHeadersAnswerIsPendingEndsTheWait) {
+  Recorder rec;
+  StreamPtr s = NewStream(Url("/events?key=" + Key()), rec);
+  ssekit_stream* raw = s.get();
+  rec.headers_hook = [raw](ssekit_headers*, int) {
+    ssekit_stream_defer_headers(raw);
+    return 0;
+  };
+  ASSERT_TRUE(rec.UseHeadersHook());
+  ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(PollUntil([&] { return rec.Get(&Recorder::headers_calls) == 1; }));
+  ASSERT_EQ(ssekit_stream_close(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(rec.WaitClosed());
+  EXPECT_EQ(rec.Get(&Recorder::closed), std::vector<int>{SSEKIT_E_CLOSED});
+  EXPECT_EQ(ssekit_stream_resume_headers(s.get(), 1), SSEKIT_E_STATE);
+  EXPECT_TRUE(server().Requests("/events").empty());
+}
+
+TEST_F(LiveTest, ARestartWhileTheHeadersAnswerIsPendingAsksTheHookAgain) {
+  Recorder rec;
+  StreamPtr s = NewStream(Url("/events?count=-1&interval_ms=20&key=" + Key()), rec);
+  ssekit_stream* raw = s.get();
+  rec.headers_hook = [raw](ssekit_headers*, int attempt) {
+    if (attempt == 1) ssekit_stream_defer_headers(raw);
+    return 0;
+  };
+  ASSERT_TRUE(rec.UseHeadersHook());
+  ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(PollUntil([&] { return rec.Get(&Recorder::headers_calls) == 1; }));
+  ASSERT_EQ(ssekit_stream_restart(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(rec.WaitEvents(2));
+  // The stale answer to the first attempt changes nothing.
+  ASSERT_EQ(ssekit_stream_resume_headers(s.get(), 0), SSEKIT_OK);
+  ASSERT_TRUE(rec.WaitEvents(4));
+  EXPECT_EQ(ssekit_stream_state(s.get()), SSEKIT_STATE_OPEN);
+  ASSERT_EQ(ssekit_stream_close(s.get()), SSEKIT_OK);
+  EXPECT_EQ(rec.Get(&Recorder::headers_calls), 2);
+  EXPECT_EQ(server().Requests("/events").size(), 1u);
+}
+
 TEST_F(LiveTest, ChangesToAStreamWhoseLoopIsGoneAreIgnored) {
   LoopPtr loop(ssekit_loop_new());
   Recorder rec;
