@@ -46,6 +46,9 @@ struct RetryPolicy {
   uint32_t max_attempts = 0;         // 0: unlimited
   uint64_t max_retry_time_ms = 0;    // 0: unlimited
   bool strict = false;               // every status but 200 fails
+  // Until a connection of the stream has opened, any failure ends it: a
+  // wrong URL or a 401 is reported at once, as an HTTP client would.
+  bool fail_first = false;
   int on_end = SSEKIT_END_RECONNECT;
 };
 

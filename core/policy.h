@@ -17,6 +17,7 @@ struct Outcome {
   std::optional<uint64_t> retry_after_ms;  // from a Retry-After header
   uint64_t open_ms = 0;       // how long the connection was open (0: never)
   bool delivered = false;     // the connection delivered at least one event
+  bool ever_opened = false;   // some connection of the stream reached OPEN
   // Set for failures retrying cannot fix whatever their code, such as a
   // certificate that does not verify.
   bool fatal = false;

@@ -618,6 +618,7 @@ void Stream::decide_after(Failure f) {
   o.retry_after_ms = f.retry_after_ms;
   o.open_ms = opened_ ? now_ms() - opened_at_ms_ : 0;
   o.delivered = opened_ && delivered_;
+  o.ever_opened = connections_.load() != 0;
   o.fatal = f.fatal;
   std::uniform_real_distribution<double> jitter(0.0, 1.0);
   const Decision d = decide(opts_.retry, retry_state_, o, now_ms(),

@@ -545,6 +545,13 @@ SSEKIT_EXTERN int ssekit_stream_set_max_retry_time(ssekit_stream *s,
  * (SSEKIT_E_REDIRECT) fails. Strict mode
  * behaves as a browser: every status but 200 fails. */
 SSEKIT_EXTERN int ssekit_stream_set_strict(ssekit_stream *s, int strict);
+/* on non-zero: until a connection of the stream has opened, any failure
+ * ends the stream instead of reconnecting (its error has will_retry 0,
+ * then `closed` follows with its code), so that a wrong host, a refused
+ * connection or a 401 is reported at once, as an HTTP client would. Once
+ * a connection opened, failures reconnect as configured. Off by default,
+ * as in EventSource. */
+SSEKIT_EXTERN int ssekit_stream_set_fail_first(ssekit_stream *s, int on);
 /* Timeouts in milliseconds, 0 for none. Connect: default 30000. Read (no
  * byte, comments included, for that long drops the connection and
  * reconnects with SSEKIT_E_READ_TIMEOUT): default 0, set it when the server

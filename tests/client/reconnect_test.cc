@@ -419,5 +419,34 @@ TEST_F(ReconnectTest, DedupeSkipsAWholeReplayedStream) {
   EXPECT_GE(ssekit_stream_metric(s.get(), SSEKIT_METRIC_DEDUPED), 3u);
 }
 
+TEST_F(ReconnectTest, FailFirstReportsAFirstFailureAtOnce) {
+  Recorder rec;
+  StreamPtr s = NewStream(Url("/flaky?fail=1&status=503&key=" + Key()), rec);
+  ASSERT_EQ(ssekit_stream_set_fail_first(s.get(), 1), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(rec.WaitClosed());
+  EXPECT_EQ(rec.Get(&Recorder::closed), std::vector<int>{SSEKIT_E_HTTP_STATUS});
+  auto errors = rec.Get(&Recorder::errors);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].http_status, 503);
+  EXPECT_EQ(errors[0].will_retry, 0);
+  EXPECT_EQ(server().Requests("/flaky").size(), 1u);
+}
+
+TEST_F(ReconnectTest, FailFirstReconnectsOnceAConnectionOpened) {
+  Recorder rec;
+  // Two events and a clean end: the end of an opened stream reconnects.
+  StreamPtr s = NewStream(Url("/events?count=2&key=" + Key()), rec);
+  ASSERT_EQ(ssekit_stream_set_fail_first(s.get(), 1), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(rec.WaitErrors(1));
+  ASSERT_TRUE(PollUntil([&] { return server().Requests("/events").size() >= 2; }));
+  ASSERT_EQ(ssekit_stream_close(s.get()), SSEKIT_OK);
+  auto errors = rec.Get(&Recorder::errors);
+  ASSERT_FALSE(errors.empty());
+  EXPECT_EQ(errors[0].code, SSEKIT_E_STREAM_ENDED);
+  EXPECT_EQ(errors[0].will_retry, 1);
+}
+
 }  // namespace
 }  // namespace ssekit_test

@@ -104,6 +104,22 @@ TEST(Policy, StrictModeFailsEveryStatus) {
   EXPECT_EQ(decide(p, st, o, 0, 10, 0.0).action, Decision::kRetry);
 }
 
+TEST(Policy, FailFirstEndsTheStreamUntilAConnectionOpened) {
+  RetryPolicy p;
+  p.fail_first = true;
+  RetryState st;
+  Outcome o;
+  o.code = SSEKIT_E_NETWORK;
+  EXPECT_EQ(decide(p, st, o, 0, 10, 0.0).action, Decision::kFail);
+  EXPECT_EQ(decide(p, st, status(503), 0, 10, 0.0).action, Decision::kFail);
+  // Once some connection opened, failures reconnect as configured.
+  o.ever_opened = true;
+  EXPECT_EQ(decide(p, st, o, 0, 10, 0.0).action, Decision::kRetry);
+  Outcome s = status(503);
+  s.ever_opened = true;
+  EXPECT_EQ(decide(p, st, s, 0, 10, 0.0).action, Decision::kRetry);
+}
+
 TEST(Policy, RetryAfterWinsWhenLongerThanTheBackoff) {
   RetryPolicy p;
   RetryState st;
