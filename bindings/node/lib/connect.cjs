@@ -1,0 +1,215 @@
+// connect(url, init): the stream as an async iterable of events,
+//   for await (const ev of connect(url, init)) { ... }
+// Reconnects are transparent; the loop ends when the stream finishes (a
+// one-shot stream's end, a sentinel) and throws an SSEError when it fails.
+// Breaking out of the loop closes the stream. JS thread.
+'use strict'
+
+const runtime = require('./runtime.cjs')
+const {report} = require('./events.cjs')
+const {parseUrl, nativeOptions} = require('./options.cjs')
+
+// One event of the stream.
+class ServerSentEvent {
+  constructor(type, data, lastEventId) {
+    this.type = type
+    this.data = data
+    this.lastEventId = lastEventId
+  }
+
+  // httpx-sse's names.
+  get event() { return this.type }
+  get id() { return this.lastEventId }
+
+  json() { return JSON.parse(this.data) }
+}
+
+// Why a stream failed: code names the ssekit error, and for an HTTP error
+// status, status, headers and body are the server's answer.
+class SSEError extends Error {
+  constructor(detail) {
+    super(detail.message, detail.error === undefined ? undefined : {cause: detail.error})
+    this.name = 'SSEError'
+    this.code = detail.code
+    this.errno = detail.errno
+    this.status = detail.status
+    this.headers = detail.headers
+    this.body = detail.body
+  }
+}
+
+// A consumer that falls this far behind pauses the stream (TCP then slows
+// the server) until it has caught up.
+const HIGH_WATER = 65536
+
+const DONE = Object.freeze({value: undefined, done: true})
+
+class EventStream {
+  constructor(url, init) {
+    const parsed = parseUrl(url)
+    const o = nativeOptions(init, {strict: false})
+    this.url = parsed.href
+    this._buf = []
+    this._head = 0
+    this._waiter = null
+    this._reject = null
+    this._failure = null
+    this._ended = false
+    this._paused = false
+    this._type = 'message'
+    this._lastEventId = o.lastEventId ?? ''
+    this._headersFn = typeof init?.headers === 'function' ? init.headers : undefined
+    this._headersError = undefined
+    this._readyState = 0
+    this._onOpen = typeof init?.onOpen === 'function' ? init.onOpen : null
+    this._onError = typeof init?.onError === 'function' ? init.onError : null
+    this._id = 0
+    this._signal = init?.signal ?? undefined
+    this._onAbort = null
+    if (this._signal !== undefined && this._signal !== null) {
+      if (this._signal.aborted) {
+        this._ended = true
+        this._readyState = 2
+        return
+      }
+      this._onAbort = () => this.close()
+      this._signal.addEventListener('abort', this._onAbort, {once: true})
+    }
+    this._id = runtime.open(this.url, o, this)
+  }
+
+  get readyState() { return this._readyState }
+  get lastEventId() { return this._lastEventId }
+
+  [Symbol.asyncIterator]() { return this }
+
+  next() {
+    if (this._head < this._buf.length) {
+      const value = this._buf[this._head++]
+      if (this._head === this._buf.length) {
+        this._buf = []
+        this._head = 0
+        if (this._paused) this._resume()
+      }
+      return Promise.resolve({value, done: false})
+    }
+    if (this._failure !== null) {
+      const err = this._failure
+      this._failure = null
+      this._ended = true
+      return Promise.reject(err)
+    }
+    if (this._ended) return Promise.resolve(DONE)
+    return new Promise((resolve, reject) => {
+      this._waiter = resolve
+      this._reject = reject
+    })
+  }
+
+  return() {
+    this.close()
+    return Promise.resolve(DONE)
+  }
+
+  // Stops the stream; a pending or later next() ends the loop.
+  close() {
+    this._readyState = 2
+    this._ended = true
+    this._buf = []
+    this._head = 0
+    this._detach()
+    this._flush()
+  }
+
+  _detach() {
+    if (this._id !== 0) {
+      runtime.close(this._id)
+      this._id = 0
+    }
+    if (this._onAbort !== null) {
+      this._signal.removeEventListener('abort', this._onAbort)
+      this._onAbort = null
+    }
+  }
+
+  _resume() {
+    this._paused = false
+    if (this._id !== 0) runtime.native.resume(this._id)
+  }
+
+  // The sink interface (runtime.cjs), JS thread.
+  _event(type, data, lastEventId) {
+    const buf = this._buf
+    buf.push(new ServerSentEvent(type, data, lastEventId))
+    if (this._waiter !== null) runtime.flushing.add(this)
+    else if (!this._paused && buf.length - this._head > HIGH_WATER && this._id !== 0) {
+      this._paused = true
+      runtime.native.pause(this._id)
+    }
+  }
+
+  _flush() {
+    const resolve = this._waiter
+    if (resolve === null) return
+    if (this._head < this._buf.length) {
+      this._waiter = null
+      this._reject = null
+      resolve({value: this._buf[this._head++], done: false})
+    } else if (this._failure !== null) {
+      const reject = this._reject
+      const err = this._failure
+      this._failure = null
+      this._waiter = null
+      this._reject = null
+      reject(err)
+    } else if (this._ended) {
+      this._waiter = null
+      this._reject = null
+      resolve(DONE)
+    }
+  }
+
+  _comment() {}
+  _retry() {}
+  _state(s) { if (this._id !== 0) this._readyState = s }
+
+  _open(status, headers) {
+    this._readyState = 1
+    if (this._onOpen === null) return
+    try {
+      this._onOpen({status, headers})
+    } catch (err) {
+      report(err)
+    }
+  }
+
+  _error(detail) {
+    if (detail.errno === -19 && this._headersError !== undefined) {
+      detail.error = this._headersError
+      detail.message = `${detail.message}: ${this._headersError?.message ?? String(this._headersError)}`
+      this._headersError = undefined
+    }
+    if (this._onError !== null) {
+      try {
+        this._onError(new SSEError(detail))
+      } catch (err) {
+        report(err)
+      }
+    }
+    if (!detail.willRetry) this._failure = new SSEError(detail)
+  }
+
+  _closed() {
+    this._readyState = 2
+    this._ended = true
+    this._id = 0
+    this._detach()
+    runtime.flushing.add(this)
+  }
+}
+
+function connect(url, init) {
+  return new EventStream(url, init)
+}
+
+module.exports = {connect, EventStream, ServerSentEvent, SSEError}

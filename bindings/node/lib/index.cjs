@@ -1,0 +1,26 @@
+// ssekit for Node.js: EventSource, connect() for async iteration, and the
+// pure Parser and encoder. See bindings/node/README.md.
+'use strict'
+
+const {EventSource} = require('./eventsource.cjs')
+const {connect, EventStream, ServerSentEvent, SSEError} = require('./connect.cjs')
+const {Parser, ParseError, parse, encode, encodeComment} = require('./parser.cjs')
+const {MessageEvent, ErrorEvent, OpenEvent} = require('./events.cjs')
+const native = require('./native.cjs')
+
+module.exports = {
+  EventSource,
+  connect,
+  EventStream,
+  ServerSentEvent,
+  SSEError,
+  Parser,
+  ParseError,
+  parse,
+  encode,
+  encodeComment,
+  MessageEvent,
+  ErrorEvent,
+  OpenEvent,
+  version: native.version,
+}

@@ -1,0 +1,25 @@
+// Loads the compiled addon: a prebuilt binary for this platform
+// (prebuilds/<platform>-<arch>/), else the local build (build/Release/).
+// The addon is context-aware: each environment (the main thread, every
+// worker) loads its own instance with its own queue.
+'use strict'
+const path = require('node:path')
+
+const root = path.resolve(__dirname, '..', '..', '..')
+
+function load() {
+  try {
+    return require('node-gyp-build')(root)
+  } catch (err) {
+    const e = new Error(
+      `ssekit: no compiled addon for ${process.platform}-${process.arch} (Node ${process.version}) ` +
+      `could be loaded from ${root}. Build it with \`npm rebuild ssekit\` (or, in a checkout, ` +
+      '`npm install`); that needs a C++17 compiler, make, Python 3 and the libcurl development ' +
+      `files (Debian: apt-get install build-essential python3 libcurl4-openssl-dev). Cause: ${err.message}`)
+    e.code = 'ERR_SSEKIT_ADDON'
+    e.cause = err
+    throw e
+  }
+}
+
+module.exports = load()

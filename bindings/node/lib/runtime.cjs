@@ -1,0 +1,178 @@
+// The delivery path: the addon calls onBatch once per batch taken from this
+// environment's queue, on the JS thread, and onBatch hands each item to the
+// sink (an EventSource or a connect() iterator) of the stream it came from.
+// Also runs the headers functions the streams' headers hooks ask for.
+'use strict'
+
+const native = require('./native.cjs')
+
+const KIND_OPEN = 0
+const KIND_EVENT = 1
+const KIND_COMMENT = 2
+const KIND_RETRY = 3
+const KIND_ERROR = 4
+const KIND_STATE = 5
+const KIND_CLOSED = 6
+const RECORD = 8
+
+const errorNames = {
+  [-1]: 'SSEKIT_E_INVALID', [-2]: 'SSEKIT_E_NOMEM', [-3]: 'SSEKIT_E_LINE_TOO_LONG',
+  [-4]: 'SSEKIT_E_EVENT_TOO_LARGE', [-5]: 'SSEKIT_E_CALLBACK', [-6]: 'SSEKIT_E_STATE',
+  [-7]: 'SSEKIT_E_BUFFER_TOO_SMALL', [-8]: 'SSEKIT_E_INTERNAL', [-9]: 'SSEKIT_E_HTTP_STATUS',
+  [-10]: 'SSEKIT_E_CONTENT_TYPE', [-11]: 'SSEKIT_E_NETWORK', [-12]: 'SSEKIT_E_CONNECT_TIMEOUT',
+  [-13]: 'SSEKIT_E_READ_TIMEOUT', [-14]: 'SSEKIT_E_TLS', [-15]: 'SSEKIT_E_TOO_MANY_REDIRECTS',
+  [-16]: 'SSEKIT_E_STREAM_ENDED', [-17]: 'SSEKIT_E_RETRIES_EXHAUSTED', [-18]: 'SSEKIT_E_CLOSED',
+  [-19]: 'SSEKIT_E_HOOK', [-20]: 'SSEKIT_E_REQUEST', [-21]: 'SSEKIT_E_REDIRECT',
+  [-22]: 'SSEKIT_E_RESPONSE_TOO_LARGE', [-23]: 'SSEKIT_E_EVENT_TIMEOUT',
+}
+
+function errorName(errno) {
+  return errorNames[errno] ?? `SSEKIT_E_${-errno}`
+}
+
+function toHeaders(flat) {
+  const h = new Headers()
+  if (flat === undefined) return h
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    try {
+      h.append(flat[i], flat[i + 1])
+    } catch {
+      // A header a server may send but Headers refuses: left out.
+    }
+  }
+  return h
+}
+
+// Stream id -> sink, for streams whose CLOSED item has not arrived and that
+// were not closed from JavaScript. Holding the sink here is what keeps an
+// open, unreferenced EventSource alive, as an open socket would.
+const sinks = new Map()
+
+function onBatch(count, rec, text, extras) {
+  let lastStream = -1
+  let sink
+  for (let i = 0, o = 0; i < count; i++, o += RECORD) {
+    const id = rec[o + 1]
+    if (id !== lastStream) {
+      lastStream = id
+      sink = sinks.get(id)
+    }
+    if (sink === undefined) continue
+    switch (rec[o]) {
+      case KIND_EVENT: {
+        const data = text.slice(rec[o + 2], rec[o + 3])
+        const type = rec[o + 4] === -1 ? sink._type : (sink._type = text.slice(rec[o + 4], rec[o + 5]))
+        const lastId = rec[o + 6] === -1 ? sink._lastEventId : (sink._lastEventId = text.slice(rec[o + 6], rec[o + 7]))
+        sink._event(type, data, lastId)
+        break
+      }
+      case KIND_COMMENT:
+        sink._comment(text.slice(rec[o + 2], rec[o + 3]))
+        break
+      case KIND_RETRY:
+        sink._retry(rec[o + 2])
+        break
+      case KIND_STATE:
+        sink._state(rec[o + 2])
+        break
+      case KIND_OPEN:
+        sink._open(rec[o + 2], toHeaders(extras[rec[o + 7]]))
+        break
+      case KIND_ERROR: {
+        const [message, headers, body] = extras[rec[o + 7]]
+        const errno = rec[o + 2]
+        sink._error({
+          code: errorName(errno),
+          errno,
+          message,
+          status: rec[o + 3],
+          headers: toHeaders(headers),
+          body: body === undefined ? '' : body.toString('utf8'),
+          bodyBytes: body,
+          willRetry: rec[o + 4] !== 0,
+          retryMs: rec[o + 5],
+          error: undefined,
+        })
+        break
+      }
+      case KIND_CLOSED:
+        sinks.delete(id)
+        sink._closed(rec[o + 2])
+        break
+      default:
+        break
+    }
+  }
+  // Once per batch: iterators wake their reader here, not per event.
+  for (const s of flushing) s._flush()
+  flushing.clear()
+}
+
+// Sinks that want a call at the end of the batch (set by their _event).
+const flushing = new Set()
+
+function headersToFlat(h) {
+  const flat = []
+  if (h === null || h === undefined) return flat
+  const entries = typeof h.entries === 'function' && !Array.isArray(h) ? h.entries()
+    : Array.isArray(h) ? h : Object.entries(h)
+  for (const [name, value] of entries) {
+    if (value === undefined || value === null) continue
+    flat.push(String(name), String(value))
+  }
+  return flat
+}
+
+// A stream's headers hook deferred: call its headers function (it may
+// return a Promise) and answer.
+function onHeaders(id) {
+  const sink = sinks.get(id)
+  if (sink === undefined || typeof sink._headersFn !== 'function') {
+    native.resumeHeaders(id, false)
+    return
+  }
+  let result
+  try {
+    result = sink._headersFn()
+  } catch (err) {
+    sink._headersError = err
+    native.resumeHeaders(id, false)
+    return
+  }
+  Promise.resolve(result).then(
+    (h) => {
+      let flat
+      try {
+        flat = headersToFlat(h)
+      } catch (err) {
+        sink._headersError = err
+        native.resumeHeaders(id, false)
+        return
+      }
+      native.resumeHeaders(id, true, flat)
+    },
+    (err) => {
+      sink._headersError = err
+      native.resumeHeaders(id, false)
+    })
+}
+
+native.init(onBatch, onHeaders)
+// process.exit() does not tear the environment down: stop the streams
+// first, so nothing of ours runs while the process ends.
+process.once('exit', () => native.shutdown())
+
+// Starts a stream for sink; returns its id. JS thread.
+function open(url, nativeOptions, sink) {
+  const id = native.create(url, nativeOptions)
+  sinks.set(id, sink)
+  return id
+}
+
+// Stops a stream; its sink gets nothing more. JS thread.
+function close(id) {
+  if (!sinks.delete(id)) return
+  native.close(id)
+}
+
+module.exports = {open, close, flushing, headersToFlat, errorName, native}

@@ -1,0 +1,63 @@
+// npm's install step for ssekit: use a prebuilt binary (prebuilds/, the
+// node-gyp-build layout) or an earlier build when one loads, else compile
+// the addon with node-gyp. node-gyp is pointed at gyp/ beside this script
+// (--nodedir), which holds build settings and no headers: the Node-API
+// headers come from the node-api-headers package, so nothing is downloaded.
+//
+// Environment: SSEKIT_BUILD_FROM_SOURCE=1 (or npm's --build-from-source)
+// always compiles; JOBS sets node-gyp's parallel jobs (default: all cores).
+'use strict'
+const {spawnSync} = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+
+const root = path.resolve(__dirname, '..', '..', '..')
+
+function loads() {
+  try {
+    require('node-gyp-build')(root)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function nodeGyp() {
+  // npm names its own node-gyp in the environment of install scripts.
+  const candidates = [process.env.npm_config_node_gyp]
+  try {
+    candidates.push(require.resolve('node-gyp/bin/node-gyp.js'))
+  } catch {}
+  // Run by hand: the node-gyp that comes with npm.
+  const npmDirs = [path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm')]
+  if (process.env.npm_execpath) npmDirs.unshift(path.resolve(process.env.npm_execpath, '..', '..'))
+  for (const dir of npmDirs) candidates.push(path.join(dir, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'))
+  for (const file of candidates) {
+    if (file && fs.existsSync(file)) return [process.execPath, file]
+  }
+  return ['node-gyp']
+}
+
+function build() {
+  const [cmd, ...pre] = nodeGyp()
+  const args = [
+    ...pre, 'rebuild', '--release',
+    `--nodedir=${path.join(__dirname, 'gyp')}`,
+    `--jobs=${process.env.JOBS || 'max'}`,
+  ]
+  console.error(`ssekit: building the addon: ${path.basename(args[pre.length - 1] || cmd)} ${args.slice(pre.length).join(' ')}`)
+  const r = spawnSync(cmd, args, {cwd: root, stdio: 'inherit', shell: process.platform === 'win32'})
+  if (r.error) throw r.error
+  return r.status
+}
+
+const fromSource = process.env.SSEKIT_BUILD_FROM_SOURCE === '1' ||
+  process.env.npm_config_build_from_source === 'true'
+if (!fromSource && loads()) process.exit(0)
+const status = build()
+if (status !== 0) {
+  console.error('ssekit: the addon did not build. It needs a C++17 compiler, make, Python 3 ' +
+    'and the libcurl development files (Debian: apt-get install build-essential python3 ' +
+    'libcurl4-openssl-dev).')
+  process.exit(status || 1)
+}

@@ -1,0 +1,209 @@
+// Turns one batch taken from the queue into what the JavaScript handler
+// reads at once: an Int32Array of fixed-size records, one JS string holding
+// every string of the batch (records give UTF-16 offsets into it), and an
+// array of the rare extras (response headers, failure details). One call
+// into JavaScript per batch, however many events it holds. JS thread only.
+#include <algorithm>
+#include <climits>
+#include <cstring>
+
+#include "addon.h"
+
+namespace ssekit_node {
+
+namespace {
+
+// UTF-16 code units of valid UTF-8 (the queue's strings always are): one
+// per sequence, two for a four-byte one.
+size_t Utf16Length(const char *p, size_t n, bool &ascii) {
+  size_t i = 0;
+  size_t units = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    if ((w & 0x8080808080808080ull) != 0) break;
+    units += 8;
+  }
+  if (i == n) return units;
+  for (; i < n; ++i) {
+    const auto b = static_cast<unsigned char>(p[i]);
+    if (b < 0x80) {
+      ++units;
+      continue;
+    }
+    ascii = false;
+    if ((b & 0xC0) != 0x80) ++units;
+    if (b >= 0xF0) ++units;
+  }
+  return units;
+}
+
+struct TextBuilder {
+  std::string &buf;
+  size_t units = 0;
+  bool ascii = true;
+
+  // Appends s; stores its [start, end) in UTF-16 units.
+  void Add(const char *p, size_t n, int32_t *start, int32_t *end) {
+    *start = static_cast<int32_t>(units);
+    buf.append(p, n);
+    units += Utf16Length(p, n, ascii);
+    *end = static_cast<int32_t>(units);
+  }
+};
+
+int32_t Clamp(uint64_t v) { return static_cast<int32_t>(std::min<uint64_t>(v, INT32_MAX)); }
+
+template <typename Count, typename At>
+Napi::Array Headers(Napi::Env env, Count count, At at) {
+  const size_t n = count();
+  Napi::Array out = Napi::Array::New(env, n * 2);
+  for (size_t i = 0; i < n; ++i) {
+    const char *name = "";
+    const char *value = "";
+    if (at(i, &name, &value) != SSEKIT_OK) continue;
+    out.Set(static_cast<uint32_t>(2 * i), Napi::String::New(env, name));
+    out.Set(static_cast<uint32_t>(2 * i + 1), Napi::String::New(env, value));
+  }
+  return out;
+}
+
+void EnsureRecords(Napi::Env env, EnvState *state, size_t items) {
+  if (items <= state->records_cap && !state->records.IsEmpty()) return;
+  size_t cap = std::max<size_t>(items, 1024);
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, cap * kRecord * sizeof(int32_t));
+  Napi::Int32Array arr = Napi::Int32Array::New(env, cap * kRecord, ab, 0);
+  state->records = Napi::Persistent(arr);
+  state->records_data = static_cast<int32_t *>(ab.Data());
+  state->records_cap = cap;
+}
+
+}  // namespace
+
+void DrainQueue(Napi::Env env, EnvState *state) {
+  ssekit_batch *batch = nullptr;
+  if (state->queue == nullptr || ssekit_queue_take(state->queue, 0, &batch) != SSEKIT_OK ||
+      batch == nullptr) {
+    return;
+  }
+  Napi::HandleScope scope(env);
+  const size_t n = ssekit_batch_count(batch);
+  EnsureRecords(env, state, n);
+  int32_t *rec = state->records_data;
+  state->text.clear();
+  TextBuilder text{state->text};
+  Napi::Array extras;
+  uint32_t extra_count = 0;
+  std::vector<StreamCtx *> closed;
+
+  for (size_t i = 0; i < n; ++i, rec += kRecord) {
+    const ssekit_item *item = ssekit_batch_item(batch, i);
+    auto *ctx = static_cast<StreamCtx *>(item->userdata);
+    std::fill(rec, rec + kRecord, 0);
+    rec[0] = item->kind;
+    rec[1] = static_cast<int32_t>(ctx->id);
+    switch (item->kind) {
+      case SSEKIT_ITEM_EVENT: {
+        text.Add(item->data, item->data_len, &rec[2], &rec[3]);
+        // Type and id repeat from event to event: sent only when changed.
+        if (ctx->last_type.size() == item->type_len &&
+            std::memcmp(ctx->last_type.data(), item->type, item->type_len) == 0) {
+          rec[4] = -1;
+        } else {
+          ctx->last_type.assign(item->type, item->type_len);
+          text.Add(item->type, item->type_len, &rec[4], &rec[5]);
+        }
+        if (ctx->last_id.size() == item->id_len &&
+            std::memcmp(ctx->last_id.data(), item->id, item->id_len) == 0) {
+          rec[6] = -1;
+        } else {
+          ctx->last_id.assign(item->id, item->id_len);
+          text.Add(item->id, item->id_len, &rec[6], &rec[7]);
+        }
+        break;
+      }
+      case SSEKIT_ITEM_COMMENT:
+        text.Add(item->data, item->data_len, &rec[2], &rec[3]);
+        break;
+      case SSEKIT_ITEM_RETRY:
+        rec[2] = Clamp(item->value);
+        break;
+      case SSEKIT_ITEM_STATE:
+        rec[2] = static_cast<int32_t>(item->value);
+        break;
+      case SSEKIT_ITEM_OPEN: {
+        if (extras.IsEmpty()) extras = Napi::Array::New(env);
+        const ssekit_response *r = item->response;
+        rec[2] = item->status;
+        rec[7] = static_cast<int32_t>(extra_count);
+        extras.Set(extra_count++,
+                   Headers(
+                       env, [r] { return ssekit_response_header_count(r); },
+                       [r](size_t k, const char **a, const char **b) {
+                         return ssekit_response_header_at(r, k, a, b);
+                       }));
+        break;
+      }
+      case SSEKIT_ITEM_ERROR: {
+        if (extras.IsEmpty()) extras = Napi::Array::New(env);
+        const ssekit_failure *f = item->failure;
+        rec[2] = item->code;
+        rec[3] = item->status;
+        rec[4] = item->will_retry;
+        rec[5] = Clamp(item->value);
+        rec[7] = static_cast<int32_t>(extra_count);
+        Napi::Array detail = Napi::Array::New(env, 3);
+        detail.Set(0u, Napi::String::New(env, item->data, item->data_len));
+        if (f != nullptr) {
+          detail.Set(1u, Headers(
+                             env, [f] { return ssekit_failure_header_count(f); },
+                             [f](size_t k, const char **a, const char **b) {
+                               return ssekit_failure_header_at(f, k, a, b);
+                             }));
+          size_t body_len = 0;
+          const char *body = ssekit_failure_body(f, &body_len);
+          detail.Set(2u, Napi::Buffer<char>::Copy(env, body, body_len));
+        }
+        extras.Set(extra_count++, detail);
+        break;
+      }
+      case SSEKIT_ITEM_CLOSED:
+        rec[2] = item->code;
+        closed.push_back(ctx);
+        break;
+      default:
+        break;
+    }
+  }
+
+  // Latin-1 skips UTF-8 decoding when the batch is ASCII, as most are.
+  napi_value js_text;
+  if (text.ascii) {
+    napi_create_string_latin1(env, state->text.data(), state->text.size(), &js_text);
+  } else {
+    napi_create_string_utf8(env, state->text.data(), state->text.size(), &js_text);
+  }
+  ssekit_batch_free(batch);
+
+  // Streams whose last item this was: their handles and contexts go once
+  // JavaScript has seen the items (it still refers to them by id).
+  auto finish = [&] {
+    for (StreamCtx *ctx : closed) {
+      state->streams.erase(ctx->id);
+      if (!ctx->released) ssekit_stream_release(ctx->handle);
+      delete ctx;
+      StreamClosed(state);
+    }
+  };
+  try {
+    state->handler.Call({Napi::Number::New(env, static_cast<double>(n)), state->records.Value(),
+                         Napi::Value(env, js_text),
+                         extras.IsEmpty() ? env.Undefined() : Napi::Value(extras)});
+  } catch (...) {
+    finish();
+    throw;
+  }
+  finish();
+}
+
+}  // namespace ssekit_node
