@@ -51,11 +51,13 @@ class EventStream {
     this.url = parsed.href
     this._buf = []
     this._head = 0
+    this._tail = 0
     this._waiter = null
     this._reject = null
     this._failure = null
     this._ended = false
     this._paused = false
+    this._flushQueued = false
     this._type = 'message'
     this._lastEventId = o.lastEventId ?? ''
     this._headersFn = typeof init?.headers === 'function' ? init.headers : undefined
@@ -84,13 +86,8 @@ class EventStream {
   [Symbol.asyncIterator]() { return this }
 
   next() {
-    if (this._head < this._buf.length) {
-      const value = this._buf[this._head++]
-      if (this._head === this._buf.length) {
-        this._buf = []
-        this._head = 0
-        if (this._paused) this._resume()
-      }
+    if (this._head < this._tail) {
+      const value = this._take()
       return Promise.resolve({value, done: false})
     }
     if (this._failure !== null) {
@@ -106,6 +103,20 @@ class EventStream {
     })
   }
 
+  // The buffer is a reused array: head and tail move until it is empty,
+  // then both start again at 0, so it stops growing once large enough.
+  _take() {
+    const buf = this._buf
+    const value = buf[this._head]
+    buf[this._head++] = undefined
+    if (this._head === this._tail) {
+      this._head = 0
+      this._tail = 0
+      if (this._paused) this._resume()
+    }
+    return value
+  }
+
   return() {
     this.close()
     return Promise.resolve(DONE)
@@ -117,6 +128,7 @@ class EventStream {
     this._ended = true
     this._buf = []
     this._head = 0
+    this._tail = 0
     this._detach()
     this._flush()
   }
@@ -139,22 +151,26 @@ class EventStream {
 
   // The sink interface (runtime.cjs), JS thread.
   _event(type, data, lastEventId) {
-    const buf = this._buf
-    buf.push(new ServerSentEvent(type, data, lastEventId))
-    if (this._waiter !== null) runtime.flushing.add(this)
-    else if (!this._paused && buf.length - this._head > HIGH_WATER && this._id !== 0) {
+    this._buf[this._tail++] = new ServerSentEvent(type, data, lastEventId)
+    if (this._waiter !== null) {
+      if (!this._flushQueued) {
+        this._flushQueued = true
+        runtime.flushing.add(this)
+      }
+    } else if (!this._paused && this._tail - this._head > HIGH_WATER && this._id !== 0) {
       this._paused = true
       runtime.native.pause(this._id)
     }
   }
 
   _flush() {
+    this._flushQueued = false
     const resolve = this._waiter
     if (resolve === null) return
-    if (this._head < this._buf.length) {
+    if (this._head < this._tail) {
       this._waiter = null
       this._reject = null
-      resolve({value: this._buf[this._head++], done: false})
+      resolve({value: this._take(), done: false})
     } else if (this._failure !== null) {
       const reject = this._reject
       const err = this._failure

@@ -14,6 +14,7 @@ const KIND_ERROR = 4
 const KIND_STATE = 5
 const KIND_CLOSED = 6
 const RECORD = 8
+const NEXT_CHUNK = 16
 
 const errorNames = {
   [-1]: 'SSEKIT_E_INVALID', [-2]: 'SSEKIT_E_NOMEM', [-3]: 'SSEKIT_E_LINE_TOO_LONG',
@@ -48,17 +49,26 @@ function toHeaders(flat) {
 // open, unreferenced EventSource alive, as an open socket would.
 const sinks = new Map()
 
-function onBatch(count, rec, text, extras) {
+// texts: the batch's strings in chunks; a record whose kind has
+// NEXT_CHUNK set reads from the next one.
+function onBatch(count, rec, texts, extras) {
   let lastStream = -1
   let sink
+  let chunk = 0
+  let text = texts[0]
   for (let i = 0, o = 0; i < count; i++, o += RECORD) {
+    let kind = rec[o]
+    if (kind >= NEXT_CHUNK) {
+      text = texts[++chunk]
+      kind -= NEXT_CHUNK
+    }
     const id = rec[o + 1]
     if (id !== lastStream) {
       lastStream = id
       sink = sinks.get(id)
     }
     if (sink === undefined) continue
-    switch (rec[o]) {
+    switch (kind) {
       case KIND_EVENT: {
         const data = text.slice(rec[o + 2], rec[o + 3])
         const type = rec[o + 4] === -1 ? sink._type : (sink._type = text.slice(rec[o + 4], rec[o + 5]))

@@ -1,6 +1,6 @@
 // Turns one batch taken from the queue into what the JavaScript handler
-// reads at once: an Int32Array of fixed-size records, one JS string holding
-// every string of the batch (records give UTF-16 offsets into it), and an
+// reads at once: an Int32Array of fixed-size records, a few JS strings
+// holding every string of the batch (records give UTF-16 offsets), and an
 // array of the rare extras (response headers, failure details). One call
 // into JavaScript per batch, however many events it holds. JS thread only.
 #include <algorithm>
@@ -13,37 +13,87 @@ namespace ssekit_node {
 
 namespace {
 
+inline uint64_t Load8(const char *p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+
 // UTF-16 code units of valid UTF-8 (the queue's strings always are): one
-// per sequence, two for a four-byte one.
-size_t Utf16Length(const char *p, size_t n, bool &ascii) {
-  size_t i = 0;
-  size_t units = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    if ((w & 0x8080808080808080ull) != 0) break;
-    units += 8;
+// per sequence, two for a four-byte one. ASCII, the common case, is
+// checked eight bytes at a time; ascii is cleared otherwise.
+inline size_t Utf16Length(const char *p, size_t n, bool &ascii) {
+  uint64_t high = 0;
+  if (n >= 8) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) high |= Load8(p + i);
+    high |= Load8(p + n - 8);  // the tail, overlapping what was read
+  } else {
+    for (size_t i = 0; i < n; ++i) high |= static_cast<unsigned char>(p[i]);
   }
-  if (i == n) return units;
-  for (; i < n; ++i) {
+  if ((high & 0x8080808080808080ull) == 0) return n;
+  ascii = false;
+  size_t units = 0;
+  for (size_t i = 0; i < n; ++i) {
     const auto b = static_cast<unsigned char>(p[i]);
-    if (b < 0x80) {
-      ++units;
-      continue;
-    }
-    ascii = false;
-    if ((b & 0xC0) != 0x80) ++units;
-    if (b >= 0xF0) ++units;
+    units += ((b & 0xC0) != 0x80) + (b >= 0xF0);
   }
   return units;
 }
 
+// s == [p, p + n), inlined for the short strings types and ids are.
+inline bool Same(const std::string &s, const char *p, size_t n) {
+  if (s.size() != n) return false;
+  const char *q = s.data();
+  if (n >= 8 && n <= 16) return Load8(q) == Load8(p) && Load8(q + n - 8) == Load8(p + n - 8);
+  if (n < 8) {
+    for (size_t i = 0; i < n; ++i) {
+      if (q[i] != p[i]) return false;
+    }
+    return true;
+  }
+  return std::memcmp(q, p, n) == 0;
+}
+
+// The batch's strings, as a few JS strings of at most kChunk bytes each: a
+// string that large is allocated in V8's young generation, where a bigger
+// one would get pages of its own (mapped, faulted in and unmapped again for
+// every batch). An item's strings all go to one chunk; a record whose
+// strings start a new chunk has kNextChunk set in its kind.
+constexpr size_t kChunk = 96 * 1024;
+constexpr int32_t kNextChunk = 16;
+
 struct TextBuilder {
+  Napi::Env env;
   std::string &buf;
+  Napi::Array chunks;
+  uint32_t count = 0;
   size_t units = 0;
   bool ascii = true;
 
-  // Appends s; stores its [start, end) in UTF-16 units.
+  void Flush() {
+    napi_value s;
+    // Latin-1 skips UTF-8 decoding when the chunk is ASCII, as most are.
+    if (ascii) {
+      napi_create_string_latin1(env, buf.data(), buf.size(), &s);
+    } else {
+      napi_create_string_utf8(env, buf.data(), buf.size(), &s);
+    }
+    chunks.Set(count++, Napi::Value(env, s));
+    buf.clear();
+    units = 0;
+    ascii = true;
+  }
+
+  // Starts a new chunk if `bytes` more would overflow this one; returns
+  // the flag the item's record carries.
+  int32_t Reserve(size_t bytes) {
+    if (buf.empty() || buf.size() + bytes <= kChunk) return 0;
+    Flush();
+    return kNextChunk;
+  }
+
+  // Appends s; stores its [start, end) in UTF-16 units of its chunk.
   void Add(const char *p, size_t n, int32_t *start, int32_t *end) {
     *start = static_cast<int32_t>(units);
     buf.append(p, n);
@@ -91,7 +141,7 @@ void DrainQueue(Napi::Env env, EnvState *state) {
   EnsureRecords(env, state, n);
   int32_t *rec = state->records_data;
   state->text.clear();
-  TextBuilder text{state->text};
+  TextBuilder text{env, state->text, Napi::Array::New(env)};
   Napi::Array extras;
   uint32_t extra_count = 0;
   std::vector<StreamCtx *> closed;
@@ -99,22 +149,21 @@ void DrainQueue(Napi::Env env, EnvState *state) {
   for (size_t i = 0; i < n; ++i, rec += kRecord) {
     const ssekit_item *item = ssekit_batch_item(batch, i);
     auto *ctx = static_cast<StreamCtx *>(item->userdata);
-    std::fill(rec, rec + kRecord, 0);
+    // Each kind sets the fields it uses; JavaScript reads no others.
     rec[0] = item->kind;
     rec[1] = static_cast<int32_t>(ctx->id);
     switch (item->kind) {
       case SSEKIT_ITEM_EVENT: {
+        rec[0] |= text.Reserve(item->data_len + item->type_len + item->id_len);
         text.Add(item->data, item->data_len, &rec[2], &rec[3]);
         // Type and id repeat from event to event: sent only when changed.
-        if (ctx->last_type.size() == item->type_len &&
-            std::memcmp(ctx->last_type.data(), item->type, item->type_len) == 0) {
+        if (Same(ctx->last_type, item->type, item->type_len)) {
           rec[4] = -1;
         } else {
           ctx->last_type.assign(item->type, item->type_len);
           text.Add(item->type, item->type_len, &rec[4], &rec[5]);
         }
-        if (ctx->last_id.size() == item->id_len &&
-            std::memcmp(ctx->last_id.data(), item->id, item->id_len) == 0) {
+        if (Same(ctx->last_id, item->id, item->id_len)) {
           rec[6] = -1;
         } else {
           ctx->last_id.assign(item->id, item->id_len);
@@ -123,6 +172,7 @@ void DrainQueue(Napi::Env env, EnvState *state) {
         break;
       }
       case SSEKIT_ITEM_COMMENT:
+        rec[0] |= text.Reserve(item->data_len);
         text.Add(item->data, item->data_len, &rec[2], &rec[3]);
         break;
       case SSEKIT_ITEM_RETRY:
@@ -176,13 +226,7 @@ void DrainQueue(Napi::Env env, EnvState *state) {
     }
   }
 
-  // Latin-1 skips UTF-8 decoding when the batch is ASCII, as most are.
-  napi_value js_text;
-  if (text.ascii) {
-    napi_create_string_latin1(env, state->text.data(), state->text.size(), &js_text);
-  } else {
-    napi_create_string_utf8(env, state->text.data(), state->text.size(), &js_text);
-  }
+  text.Flush();
   ssekit_batch_free(batch);
 
   // Streams whose last item this was: their handles and contexts go once
@@ -197,7 +241,7 @@ void DrainQueue(Napi::Env env, EnvState *state) {
   };
   try {
     state->handler.Call({Napi::Number::New(env, static_cast<double>(n)), state->records.Value(),
-                         Napi::Value(env, js_text),
+                         text.chunks,
                          extras.IsEmpty() ? env.Undefined() : Napi::Value(extras)});
   } catch (...) {
     finish();
