@@ -1,0 +1,127 @@
+"""ssekit.Parser against the shared parser cases (tests/cases/parser.json),
+fed whole, at every split point and one byte at a time; and encode()."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, List, Tuple
+
+import pytest
+
+import ssekit
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+with open(os.path.join(ROOT, "tests", "cases", "parser.json"), encoding="utf-8") as f:
+    CASES = json.load(f)["cases"]
+
+
+def case_input(case: Dict[str, Any]) -> bytes:
+    if "input_hex" in case:
+        return bytes.fromhex(case["input_hex"])
+    return case["input"].encode("utf-8")
+
+
+def expected(case: Dict[str, Any]) -> Tuple[List[Tuple[str, str, str, Any]], str]:
+    """The events the case expects as (event, data, id, retry), and the
+    error it ends with (""). A `retry` entry belongs to the next event;
+    comments are not part of the Python parser's output."""
+    events = []
+    retry = None
+    error = ""
+    for e in case["expect"]:
+        if "retry" in e:
+            retry = e["retry"]
+        elif "error" in e:
+            error = e["error"]
+        elif "event" in e:
+            events.append((e["event"], e["data"], e["id"], retry))
+            retry = None
+    return events, error
+
+
+ERRORS = {"line_too_long": -3, "event_too_large": -4}
+
+
+def run(case: Dict[str, Any], chunks: List[bytes]) -> Tuple[List[Tuple[str, str, str, Any]], str]:
+    opts = case.get("options") or {}
+    p = ssekit.Parser(max_line=opts.get("max_line", 4 << 20), max_event=opts.get("max_event", 16 << 20))
+    got: List[Any] = []
+    try:
+        for c in chunks:
+            got += p.feed(c)
+        got += p.finish()
+    except ssekit.LimitError as e:
+        got += e.events
+        name = {v: k for k, v in ERRORS.items()}[e.code]
+        return [(g.event, g.data, g.id, g.retry) for g in got], name
+    return [(g.event, g.data, g.id, g.retry) for g in got], ""
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_case_whole_split_and_bytewise(case: Dict[str, Any]) -> None:
+    data = case_input(case)
+    want = expected(case)
+    assert run(case, [data]) == want, "fed whole"
+    for i in range(1, len(data)):
+        assert run(case, [data[:i], data[i:]]) == want, f"split at {i}"
+    assert run(case, [data[i:i + 1] for i in range(len(data))]) == want, "one byte at a time"
+
+
+def test_every_case_is_checked() -> None:
+    assert len(CASES) > 200
+    assert sum(1 for c in CASES if expected(c)[0]) > 130
+
+
+def test_events_are_immutable_values() -> None:
+    ev = ssekit.Parser().feed(b"event: x\nid: 7\nretry: 10\ndata: {\"a\": 1}\n\n")[0]
+    assert ev == ssekit.ServerSentEvent(event="x", data='{"a": 1}', id="7", retry=10)
+    assert hash(ev) == hash(ssekit.ServerSentEvent("x", '{"a": 1}', "7", 10))
+    assert ev.json() == {"a": 1}
+    assert repr(ev) == "ServerSentEvent(event='x', data='{\"a\": 1}', id='7', retry=10)"
+    with pytest.raises(AttributeError):
+        ev.data = "y"  # type: ignore[misc]
+    match ev:
+        case ssekit.ServerSentEvent(event="x", data=d):
+            assert d == '{"a": 1}'
+        case _:
+            pytest.fail("no match")
+    import pickle
+
+    assert pickle.loads(pickle.dumps(ev)) == ev
+    assert ssekit.ServerSentEvent() == ssekit.ServerSentEvent("message", "", "", None)
+    with pytest.raises(TypeError):
+        ssekit.ServerSentEvent(data=1)  # type: ignore[arg-type]
+
+
+def test_a_limit_stops_the_parser_until_reset() -> None:
+    p = ssekit.Parser(max_line=8)
+    with pytest.raises(ssekit.LimitError) as err:
+        p.feed(b"data: ok\n\nevent: far too long\n")
+    assert [e.data for e in err.value.events] == ["ok"]
+    assert "line" in str(err.value)
+    with pytest.raises(ssekit.SSEError):
+        p.feed(b"data: more\n\n")
+    p.reset()
+    assert [e.data for e in p.feed(b"data: more\n\n")] == ["more"]
+
+
+def test_feed_takes_any_bytes_like_object() -> None:
+    p = ssekit.Parser()
+    assert p.feed(bytearray(b"data: a\n\n"))[0].data == "a"
+    assert p.feed(memoryview(b"data: b\n\n"))[0].data == "b"
+    with pytest.raises(TypeError):
+        p.feed("data: c\n\n")  # type: ignore[arg-type]
+    assert p.last_event_id == ""
+
+
+def test_encode_round_trips_through_the_parser() -> None:
+    raw = ssekit.encode("line 1\nline 2", event="update", id="42", retry=1500, comment="hi")
+    assert raw == b": hi\nevent: update\nid: 42\nretry: 1500\ndata: line 1\ndata: line 2\n\n"
+    assert ssekit.Parser().feed(raw) == [ssekit.ServerSentEvent("update", "line 1\nline 2", "42", 1500)]
+    assert ssekit.encode("x") == b"data: x\n\n"
+    assert ssekit.encode(comment="keep-alive") == b": keep-alive\n"
+    with pytest.raises(ValueError):
+        ssekit.encode("x", id="a\nb")
+    with pytest.raises(ValueError):
+        ssekit.encode()
