@@ -34,6 +34,33 @@ uint64_t g_next_id = 1;
 // GIL. g_in_hook counts hooks that passed that check.
 std::atomic<bool> g_exiting{false};
 std::atomic<int> g_in_hook{0};
+// Python threads between giving up the GIL and taking it back, and those
+// of them parked for good because the interpreter is exiting.
+std::atomic<int> g_unlocked{0};
+std::atomic<int> g_parked{0};
+
+// Releases the GIL for its lifetime, like py::gil_scoped_release, but never
+// takes it back once the interpreter is exiting: the thread (a daemon
+// thread, the only kind still running then) parks until the process ends.
+// Taking the GIL during finalization would end the thread by unwinding
+// through this destructor, which aborts the process.
+class Unlocked {
+ public:
+  Unlocked() : state_(PyEval_SaveThread()) { ++g_unlocked; }
+  ~Unlocked() {
+    if (g_exiting.load()) {
+      ++g_parked;
+      for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+    }
+    --g_unlocked;
+    PyEval_RestoreThread(state_);
+  }
+  Unlocked(const Unlocked &) = delete;
+  Unlocked &operator=(const Unlocked &) = delete;
+
+ private:
+  PyThreadState *state_;
+};
 
 // Returned by a Python headers function that will answer later. A bare
 // reference, never released: it must outlive the interpreter's last use.
@@ -177,7 +204,7 @@ class Stream {
     ssekit_stream *s = live();
     int rc;
     {
-      py::gil_scoped_release nogil;
+      Unlocked nogil;
       rc = ssekit_stream_set_header(s, name.c_str(), value ? value->c_str() : nullptr);
     }
     if (rc == SSEKIT_E_INVALID) throw py::value_error("invalid header name or value: " + name);
@@ -193,7 +220,7 @@ class Stream {
   // None to fail the stream.
   void resume_headers(const std::optional<std::vector<std::pair<std::string, std::string>>> &headers) {
     ssekit_stream *s = live();
-    py::gil_scoped_release nogil;
+    Unlocked nogil;
     if (headers) {
       for (const auto &h : *headers) {
         if (ssekit_stream_set_header(s, h.first.c_str(), h.second.c_str()) != SSEKIT_OK) {
@@ -214,7 +241,7 @@ class Stream {
     ssekit_stream *s = live();
     int rc;
     {
-      py::gil_scoped_release nogil;
+      Unlocked nogil;
       rc = ssekit_stream_start(s);
     }
     check(rc, "start");
@@ -225,7 +252,7 @@ class Stream {
     ssekit_stream *s = s_;
     ++busy_;
     {
-      py::gil_scoped_release nogil;
+      Unlocked nogil;
       ssekit_stream_close(s);
     }
     --busy_;
@@ -243,19 +270,19 @@ class Stream {
   bool restart() {
     if (s_ == nullptr) return false;
     ssekit_stream *s = s_;
-    py::gil_scoped_release nogil;
+    Unlocked nogil;
     return ssekit_stream_restart(s) == SSEKIT_OK;
   }
   void pause() {
     if (s_ == nullptr) return;
     ssekit_stream *s = s_;
-    py::gil_scoped_release nogil;
+    Unlocked nogil;
     ssekit_stream_pause(s);
   }
   void resume() {
     if (s_ == nullptr) return;
     ssekit_stream *s = s_;
-    py::gil_scoped_release nogil;
+    Unlocked nogil;
     ssekit_stream_resume(s);
   }
 
@@ -303,7 +330,7 @@ class Stream {
               slice = std::min<int64_t>(slice, left);
             }
             {
-              py::gil_scoped_release nogil;
+              Unlocked nogil;
               ssekit_queue_take(q_, slice, &b);
             }
             if (b != nullptr) break;
@@ -440,9 +467,11 @@ class Stream {
 void release_all() {
   g_exiting = true;
   {
-    py::gil_scoped_release nogil;
-    for (int i = 0; i < 200 && g_in_hook.load() != 0; ++i)
+    // Without Unlocked: this thread must come back.
+    PyThreadState *state = PyEval_SaveThread();
+    for (int i = 0; i < 200 && (g_in_hook.load() != 0 || g_unlocked.load() != g_parked.load()); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    PyEval_RestoreThread(state);
   }
   for (auto &entry : g_streams) entry.second->release();
 }
@@ -478,7 +507,11 @@ void register_stream(py::module_ &m) {
   m.def("_release_all", &release_all);
   // In a fork child no thread of the parent's exists, not even one that
   // was waiting for the GIL in a hook.
-  m.def("_after_fork", [] { g_in_hook = 0; });
+  m.def("_after_fork", [] {
+    g_in_hook = 0;
+    g_unlocked = 0;
+    g_parked = 0;
+  });
 }
 
 }  // namespace ssekit_py

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator, List, Mapping, Optional, Tuple, Union, overload
+from typing import Any, Iterator, List, Mapping, Optional, Tuple, Union
 
 __all__ = [
     "SSEError",
@@ -171,11 +171,11 @@ class RedirectError(SSEError):
 class LimitError(SSEError):
     """A line, an event or the response headers exceeded their limit."""
 
-    def __init__(self, message: str, **kwargs: object) -> None:
-        events = kwargs.pop("events", None)
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, message: str, *, code: int = 0, events: Optional[List[Any]] = None,
+                 **kwargs: Any) -> None:
+        super().__init__(message, code=code, **kwargs)
         #: For :class:`ssekit.Parser`: the events parsed before the limit was hit.
-        self.events: list = list(events) if events else []  # type: ignore[arg-type]
+        self.events: List[Any] = list(events) if events else []
 
 
 class RetriesExhausted(SSEError):
@@ -210,7 +210,7 @@ _BY_CODE = {
 }
 
 
-def from_item(item: tuple, opened: bool) -> SSEError:
+def from_item(item: Tuple[Any, ...], opened: bool) -> SSEError:
     """The exception for a queue ERROR item; ``opened``: whether the attempt
     it ends had opened (a broken stream is a ReadError, not a ConnectError)."""
     _, code, status, message, will_retry, retry_ms, headers, body = item

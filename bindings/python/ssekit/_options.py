@@ -80,7 +80,7 @@ def header_pairs(h: Any) -> List[Tuple[str, str]]:
     return out
 
 
-def make_stream(url: str, opts: Mapping[str, Any]) -> Tuple[Any, Optional[Callable[[], Any]]]:
+def make_stream(url: str, opts: Mapping[str, Any]) -> Tuple[_ssekit.Stream, Optional[Callable[[], Any]]]:
     """A configured, unstarted native stream, and the headers function (if
     ``headers`` was callable) for the caller to install as the hook."""
     unknown = set(opts) - KNOWN

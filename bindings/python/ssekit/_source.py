@@ -23,12 +23,15 @@ from typing import (
     NamedTuple,
     Optional,
     Tuple,
+    TypeVar,
+    overload,
 )
 
 from . import _errors, _options, _ssekit
 from ._errors import Headers, SSEError
 
 ServerSentEvent = _ssekit.ServerSentEvent
+_Handler = TypeVar("_Handler", bound=Callable[[ServerSentEvent], Any])
 
 
 class ReadyState(enum.IntEnum):
@@ -137,7 +140,12 @@ class _Base:
 
     # -- handlers ---------------------------------------------------------
 
-    def on(self, event: str, fn: Optional[Callable[[Any], Any]] = None) -> Any:
+    @overload
+    def on(self, event: str) -> Callable[[_Handler], _Handler]: ...
+    @overload
+    def on(self, event: str, fn: _Handler) -> _Handler: ...
+
+    def on(self, event: str, fn: Optional[_Handler] = None) -> Any:
         """Calls ``fn(ev)`` for each event of type ``event`` (``"message"``
         for events without one), in the thread that consumes the stream.
         Returns ``fn``; without it, a decorator: ``@es.on("update")``."""
@@ -195,18 +203,18 @@ class _Base:
             self._deferred_names = [n for n, _ in pairs]
         self._stream.resume_headers(pairs)
 
-    def _handle(self, control: tuple) -> bool:
+    def _handle(self, control: Tuple[Any, ...]) -> bool:
         """Applies one non-event item; True when the stream is over."""
         kind = control[0]
         if kind == "open":
             self._response = Response(control[1], Headers(control[2]))
             self._opened_attempt = True
             self._state = ReadyState.OPEN
-            for fn in list(self._on_open):
-                fn(self._response)
+            for on_open in list(self._on_open):
+                on_open(self._response)
         elif kind == "comment":
-            for fn in list(self._on_comment):
-                fn(control[1])
+            for on_comment in list(self._on_comment):
+                on_comment(control[1])
         elif kind == "error":
             err = _errors.from_item(control, self._opened_attempt)
             self._opened_attempt = False
@@ -223,8 +231,8 @@ class _Base:
             else:
                 self._final = err
                 self._state = ReadyState.CLOSED
-            for fn in list(self._on_error):
-                fn(err)
+            for on_error in list(self._on_error):
+                on_error(err)
         elif kind == "closed":
             self._closed = True
             self._state = ReadyState.CLOSED
@@ -405,7 +413,7 @@ class AsyncEventSource(_Base):
             self._started = True
             self._stream.start()
 
-    async def _next(self) -> Tuple[List[Any], Optional[tuple]]:
+    async def _next(self) -> Tuple[List[Any], Optional[Tuple[Any, ...]]]:
         take = self._stream.take
         while True:
             events, control = take(0.0)
@@ -492,7 +500,11 @@ class AsyncEventSource(_Base):
         self._pending = []
         waiter = self._waiter
         if waiter is not None and self._loop is not None:
-            self._loop.call_soon_threadsafe(lambda: waiter.done() or waiter.set_result(None))
+            def wake() -> None:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+            self._loop.call_soon_threadsafe(wake)
         self._stream.release()
 
     def restart(self) -> None:
