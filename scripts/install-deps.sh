@@ -10,7 +10,7 @@ apt_pkgs=(
   clang-14 libclang-rt-14-dev llvm-14
   libgtest-dev libbenchmark-dev nlohmann-json3-dev
   libcurl4-openssl-dev openssl nghttp2-proxy
-  python3 python3-venv
+  python3 python3-venv python3-dev
 )
 # A machine may already carry a Node.js build that bundles npm (and conflicts
 # with Debian's npm package); only fall back to Debian's when there is none.
@@ -41,17 +41,24 @@ npm_ci bench
 
 # Interoperability test servers: sse-starlette in a virtualenv at .venv/ and
 # better-sse, pinned in tests/interop/requirements.txt and package-lock.json.
-if [ -f tests/interop/requirements.txt ]; then
-  req=tests/interop/requirements.txt
+# The Python binding's test tools and benchmark peers go into the same
+# virtualenv (tests/python/requirements.txt).
+reqs=()
+for r in tests/interop/requirements.txt tests/python/requirements.txt; do
+  [ -f "$r" ] && reqs+=("$r")
+done
+if [ "${#reqs[@]}" -gt 0 ]; then
   stamp=.venv/ssekit-requirements.txt
   # A virtualenv whose base interpreter is gone cannot be repaired in place.
   if [ -d .venv ] && ! .venv/bin/python -c '' >/dev/null 2>&1; then
     rm -rf .venv
   fi
-  if ! cmp -s "$req" "$stamp"; then
+  if ! cat "${reqs[@]}" | cmp -s - "$stamp"; then
     [ -x .venv/bin/python ] || python3 -m venv .venv
-    .venv/bin/python -m pip install -q --disable-pip-version-check --no-input -r "$req"
-    cp "$req" "$stamp"
+    args=()
+    for r in "${reqs[@]}"; do args+=(-r "$r"); done
+    .venv/bin/python -m pip install -q --disable-pip-version-check --no-input "${args[@]}"
+    cat "${reqs[@]}" > "$stamp"
   fi
 fi
 npm_ci tests/interop

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test suite: the C++ and C API suites,
 # the C++ header, the CLI and server suites, interop against real server
-# libraries; then the client suites again on the portable loop
-# (curl_multi_poll, what macOS wheels and Node addons run), the whole suite
-# under ASan+UBSan, the client under TSan, and a short libFuzzer run.
+# libraries, the Python package (built as an sdist and a wheel from it);
+# then the client suites again on the portable loop (curl_multi_poll, what
+# macOS wheels and Node addons run), the whole suite under ASan+UBSan, the
+# client under TSan, and a short libFuzzer run.
 # Installs what it needs first (scripts/install-deps.sh).
 #
 #   scripts/test.sh            # everything, as CI runs it
-#   SSEKIT_QUICK=1 scripts/test.sh   # the plain build and suite only
+#   SSEKIT_QUICK=1 scripts/test.sh   # the plain build and suites only
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -42,6 +43,23 @@ cmake --build build -j"$jobs"
 
 step "test suite"
 run_ctest --test-dir build -j"$jobs" --output-on-failure
+
+# The Python package, built as users get it (sdist, then a wheel from it),
+# and its pytest suite; each test counts once in the totals.
+step "Python binding"
+pylog=$(mktemp)
+pyrc=0
+JOBS="$jobs" bash scripts/test-python.sh 2>&1 | tee "$pylog" || pyrc=$?
+pypass=$(grep -oE '[0-9]+ passed' "$pylog" | tail -n 1 | cut -d' ' -f1 || true)
+pyfail=$(grep -oE '[0-9]+ failed' "$pylog" | tail -n 1 | cut -d' ' -f1 || true)
+rm -f "$pylog"
+passed=$((passed + ${pypass:-0}))
+failed=$((failed + ${pyfail:-0}))
+if [ "$pyrc" -ne 0 ]; then
+  [ -n "$pyfail" ] || failed=$((failed + 1))
+  summary
+  exit "$pyrc"
+fi
 
 if [ -n "${SSEKIT_QUICK:-}" ]; then
   summary
