@@ -151,6 +151,8 @@ class EventStream {
 
   // The sink interface (runtime.cjs), JS thread.
   _event(type, data, lastEventId) {
+    // _id is 0 once close() was called, maybe from this batch.
+    if (this._id === 0) return
     this._buf[this._tail++] = new ServerSentEvent(type, data, lastEventId)
     if (this._waiter !== null) {
       if (!this._flushQueued) {
@@ -190,6 +192,7 @@ class EventStream {
   _state(s) { if (this._id !== 0) this._readyState = s }
 
   _open(status, headers) {
+    if (this._id === 0) return
     this._readyState = 1
     if (this._onOpen === null) return
     try {
@@ -200,6 +203,7 @@ class EventStream {
   }
 
   _error(detail) {
+    if (this._id === 0) return
     if (detail.errno === -19 && this._headersError !== undefined) {
       detail.error = this._headersError
       detail.message = `${detail.message}: ${this._headersError?.message ?? String(this._headersError)}`
@@ -216,6 +220,7 @@ class EventStream {
   }
 
   _closed() {
+    if (this._id === 0) return
     this._readyState = 2
     this._ended = true
     this._id = 0

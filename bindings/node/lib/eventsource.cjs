@@ -98,6 +98,8 @@ class EventSource extends Base {
 
   // The sink interface (runtime.cjs), JS thread.
   _event(type, data, lastEventId) {
+    // _id is 0 once close() was called, maybe by a listener of this batch.
+    if (this._id === 0) return
     const list = type === 'message' ? this._listeners.message : this._listeners.byType.get(type)
     if (list === undefined || list.length === 0) return
     const ev = new MessageEvent(type, data, lastEventId, this._origin, this, performance.now())
@@ -112,6 +114,7 @@ class EventSource extends Base {
   }
 
   _open(status, headers) {
+    if (this._id === 0) return
     this._readyState = OPEN
     const list = this._listeners.get('open')
     if (list === undefined || list.length === 0) return
@@ -119,6 +122,7 @@ class EventSource extends Base {
   }
 
   _error(detail) {
+    if (this._id === 0) return
     // The readyState the error leaves: CONNECTING when a reconnect follows.
     this._readyState = detail.willRetry ? CONNECTING : CLOSED
     if (detail.errno === -19 && this._headersError !== undefined) {
@@ -132,6 +136,7 @@ class EventSource extends Base {
   }
 
   _closed() {
+    if (this._id === 0) return
     this._readyState = CLOSED
     this._id = 0
     this._detach()
