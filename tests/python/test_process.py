@@ -115,6 +115,11 @@ def test_a_forked_child_opens_its_own_streams(server: Any) -> None:
         import multiprocessing as mp, sys, ssekit
         url = sys.argv[1]
         def child(q):
+            try:
+                next(iter(parent))
+                q.put("inherited stream delivered")
+            except RuntimeError as e:
+                assert "forked" in str(e), e
             with ssekit.connect(url, one_shot=True) as es:
                 q.put([e.id for e in es])
         if __name__ == "__main__":

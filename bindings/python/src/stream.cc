@@ -311,6 +311,10 @@ class Stream {
   // signal handler (Ctrl-C) runs within 50 ms.
   py::tuple take(double timeout) {
     using Clock = std::chrono::steady_clock;
+    // A queue inherited through fork() never delivers in the child.
+    if (ssekit_queue_fd(q_) < 0)
+      throw std::runtime_error("this stream belongs to the process that forked this one; "
+                               "open a new one here");
     const bool forever = timeout < 0;
     const auto deadline = Clock::now() + std::chrono::microseconds(
         forever ? 0 : static_cast<int64_t>(std::min(timeout, 1e9) * 1e6));

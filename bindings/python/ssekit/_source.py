@@ -327,6 +327,9 @@ class EventSource(_Base):
                 return
             else:
                 events, control = take(-1.0)
+                if self._closed:  # close() from another thread while waiting
+                    self._raise_final()
+                    return
             if events:
                 if self._listeners:
                     for ev in events:
@@ -464,6 +467,8 @@ class AsyncEventSource(_Base):
                 return
             else:
                 events, control = await self._next()
+                if self._closed and (control is None or control[0] != "closed"):
+                    return
             if self._listeners:
                 for ev in events:
                     fns = self._listeners.get(ev.event)
