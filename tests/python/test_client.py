@@ -310,3 +310,19 @@ def test_options_are_checked() -> None:
         ssekit.connect("http://127.0.0.1:1/", headers={"Bad Name": "x"})
     with pytest.raises(TypeError):
         ssekit.connect("http://127.0.0.1:1/", body=b"x", json={})
+
+
+def test_pause_stops_reading_until_resume(server: Any) -> None:
+    with ssekit.connect(server.url("/events?count=-1&interval_ms=2")) as es:
+        it = iter(es)
+        next(it)
+        es.pause()
+        time.sleep(0.1)  # at most one network read arrives after the pause
+        settled = es.metrics.events
+        time.sleep(0.3)
+        assert es.metrics.events == settled, "nothing is read while paused"
+        es.resume()
+        deadline = time.monotonic() + 5
+        while es.metrics.events <= settled and time.monotonic() < deadline:
+            next(it)
+        assert es.metrics.events > settled

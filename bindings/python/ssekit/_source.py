@@ -134,6 +134,16 @@ class _Base:
             deduped=m(_M_DEDUPED),
         )
 
+    def pause(self) -> None:
+        """Stops reading from the network (after the read being parsed)
+        until :meth:`resume`; the server is slowed by TCP flow control. The
+        read timeouts do not run meanwhile."""
+        self._stream.pause()
+
+    def resume(self) -> None:
+        """Reads from the network again after :meth:`pause`."""
+        self._stream.resume()
+
     def set_header(self, name: str, value: Optional[str]) -> None:
         """Sets (None: removes) a request header from the next connection on."""
         self._stream.set_header(name, value)
