@@ -79,6 +79,7 @@ def test_a_failing_first_attempt_raises_with_status_headers_and_body(server: Any
     assert e.text == "go away"
     assert e.headers["x-why"] == "quota"
     assert str(status) in str(e)
+    assert str(e).endswith(": go away"), "the message quotes the server"
     assert not e.will_retry
     assert len(server.requests(key)) == 1, "raised at once, not retried"
 

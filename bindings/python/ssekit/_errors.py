@@ -217,6 +217,11 @@ def from_item(item: Tuple[Any, ...], opened: bool) -> SSEError:
     cls = _BY_CODE.get(code)
     if cls is None:
         cls = (ReadError if opened else ConnectError) if code == E_NETWORK else SSEError
+    if body and code in (E_HTTP_STATUS, E_CONTENT_TYPE):
+        # The server's own words are usually the best explanation.
+        text = body[:200].decode("utf-8", "replace").strip()
+        if text:
+            message = f"{message}: {text}" + ("..." if len(body) > 200 else "")
     return cls(
         message,
         code=code,
