@@ -19,8 +19,8 @@
  * - Callbacks get the handle's userdata as their last argument.
  * - Threads: a parser handle is used by one thread at a time; distinct
  *   parsers are independent. Functions without a handle argument are
- *   thread-safe. For streams and loops, each function's comment says which
- *   threads may call it (see "Threads" in the client section).
+ *   thread-safe. Each function's comment says which threads may call it
+ *   and when (for streams and loops, see "Threads" in the client section).
  *
  * ABI policy (modelled on libcurl's)
  * - In 0.x, a minor release may add functions, enum values, error codes,
@@ -128,13 +128,15 @@ typedef enum ssekit_error {
 } ssekit_error;
 
 /* A static, human-readable description of an error code ("unknown error
- * code" for a code this version does not know). Never NULL. */
+ * code" for a code this version does not know). Never NULL. Any thread. */
 SSEKIT_EXTERN const char *ssekit_strerror(int code);
 
 /* The library's version as a string ("0.2.0") and as SSEKIT_VERSION_NUM.
  * A library older than the header fails ssekit_version_num() >=
  * SSEKIT_VERSION_NUM: check it at load (see the ABI policy above). */
+/* Any thread. */
 SSEKIT_EXTERN const char *ssekit_version(void);
+/* Any thread. */
 SSEKIT_EXTERN unsigned int ssekit_version_num(void);
 
 /* ------------------------------------------------------------------------ */
@@ -179,22 +181,28 @@ typedef int (*ssekit_retry_cb)(uint64_t retry_ms, void *userdata);
 #define SSEKIT_DEFAULT_MAX_EVENT 16777216u /* 16 MiB */
 
 /* A new parser with no callbacks, NULL userdata and the default limits.
- * Returns NULL if memory is exhausted. Free it with ssekit_parser_free(). */
+ * Returns NULL if memory is exhausted. Free it with ssekit_parser_free().
+ * Any thread. */
 SSEKIT_EXTERN ssekit_parser *ssekit_parser_new(void);
 
 /* Frees the parser. NULL is allowed. Must not be called from the parser's
- * own callback. */
+ * own callback. Any thread, once no other call on the parser is in
+ * progress. */
 SSEKIT_EXTERN void ssekit_parser_free(ssekit_parser *parser);
 
 /* Setters. Each replaces the previous value (NULL removes a callback) and
  * returns SSEKIT_OK, or SSEKIT_E_INVALID if parser is NULL. They may be
  * called at any time except from inside the parser's own callback. */
+/* One thread at a time per parser (no internal lock). */
 SSEKIT_EXTERN int ssekit_parser_set_userdata(ssekit_parser *parser,
                                              void *userdata);
+/* One thread at a time per parser (no internal lock). */
 SSEKIT_EXTERN int ssekit_parser_on_event(ssekit_parser *parser,
                                          ssekit_event_cb cb);
+/* One thread at a time per parser (no internal lock). */
 SSEKIT_EXTERN int ssekit_parser_on_comment(ssekit_parser *parser,
                                            ssekit_comment_cb cb);
+/* One thread at a time per parser (no internal lock). */
 SSEKIT_EXTERN int ssekit_parser_on_retry(ssekit_parser *parser,
                                          ssekit_retry_cb cb);
 
@@ -215,8 +223,10 @@ SSEKIT_EXTERN int ssekit_parser_on_retry(ssekit_parser *parser,
  * the event's data, plus the line being read, the event type, the pending
  * id and the last event ID, each at most max_line, plus 256 bytes of
  * bookkeeping. */
+/* One thread at a time per parser (no internal lock). */
 SSEKIT_EXTERN int ssekit_parser_set_max_line(ssekit_parser *parser,
                                              size_t max_line);
+/* One thread at a time per parser (no internal lock). */
 SSEKIT_EXTERN int ssekit_parser_set_max_event(ssekit_parser *parser,
                                               size_t max_event);
 
@@ -226,30 +236,35 @@ SSEKIT_EXTERN int ssekit_parser_set_max_event(ssekit_parser *parser,
  * Returns SSEKIT_OK, SSEKIT_E_LINE_TOO_LONG, SSEKIT_E_EVENT_TOO_LARGE,
  * SSEKIT_E_CALLBACK, SSEKIT_E_NOMEM, or SSEKIT_E_STATE once the parser was
  * finished. An error sticks: until ssekit_parser_reset(), every feed and
- * finish returns it again without parsing anything. */
+ * finish returns it again without parsing anything. One thread at a time
+ * per parser (no internal lock), not from inside its own callbacks. */
 SSEKIT_EXTERN int ssekit_parser_feed(ssekit_parser *parser, const void *data,
                                      size_t len);
 
 /* Ends the stream. As the standard requires, an event that was not
  * terminated by a blank line is discarded, never dispatched. Afterwards the
  * parser accepts no more bytes until ssekit_parser_reset(). Returns
- * SSEKIT_OK, or the sticky error of an earlier call. */
+ * SSEKIT_OK, or the sticky error of an earlier call. One thread at a time
+ * per parser (no internal lock), not from inside its own callbacks. */
 SSEKIT_EXTERN int ssekit_parser_finish(ssekit_parser *parser);
 
 /* Returns the parser to its state after ssekit_parser_new(), keeping the
  * callbacks, userdata and limits: buffers, the last event ID, the BOM check
- * and any sticky error are cleared. */
+ * and any sticky error are cleared. One thread at a time per parser (no
+ * internal lock), not from inside its own callbacks. */
 SSEKIT_EXTERN int ssekit_parser_reset(ssekit_parser *parser);
 
 /* The stream's last event ID (set when an event, or a blank line, is
  * dispatched). Valid until the next call on the parser. If len is not NULL
- * it receives the length. Never NULL for a valid parser. */
+ * it receives the length. Never NULL for a valid parser. One thread at a
+ * time per parser (no internal lock); also from inside its callbacks. */
 SSEKIT_EXTERN const char *ssekit_parser_last_event_id(
     const ssekit_parser *parser, size_t *len);
 
 /* A NUL-terminated description of the sticky error, with the stream offset
  * where it happened ("" when there is none). Valid until the next call on
- * the parser. */
+ * the parser. One thread at a time per parser (no internal lock); also
+ * from inside its callbacks. */
 SSEKIT_EXTERN const char *ssekit_parser_error_message(
     const ssekit_parser *parser);
 
@@ -272,7 +287,8 @@ SSEKIT_EXTERN const char *ssekit_parser_error_message(
  *   CRLF and LF all end a line, so they all come back as LF. NULL writes no
  *   data line (the event then only updates the id); empty writes one empty
  *   `data` line (an event with empty data).
- * - retry_ms: a `retry` line if >= 0. */
+ * - retry_ms: a `retry` line if >= 0.
+ * Any thread: the encoders keep no state. */
 SSEKIT_EXTERN int ssekit_encode_event(const char *type, size_t type_len,
                                       const char *id, size_t id_len,
                                       const char *data, size_t data_len,
@@ -280,7 +296,8 @@ SSEKIT_EXTERN int ssekit_encode_event(const char *type, size_t type_len,
                                       size_t out_cap, size_t *out_len);
 
 /* A comment: one ":" line per line of text (": keep-alive\n"). Clients
- * ignore comments; servers send them to keep idle connections open. */
+ * ignore comments; servers send them to keep idle connections open. Any
+ * thread. */
 SSEKIT_EXTERN int ssekit_encode_comment(const char *text, size_t len,
                                         char *out, size_t out_cap,
                                         size_t *out_len);
@@ -304,9 +321,12 @@ SSEKIT_EXTERN int ssekit_encode_comment(const char *text, size_t len,
  * 64 KiB, decompressed) is delivered after it.
  *
  * Configure a stream (the setters) before ssekit_stream_start(); setters
- * called later return SSEKIT_E_STATE. start, close, restart, pause, resume,
- * the getters and free may be called from any thread, also from inside the
- * stream's own callbacks.
+ * called later return SSEKIT_E_STATE, except ssekit_stream_set_header() and
+ * ssekit_stream_add_listener(), which also change a running stream. The
+ * setters take no lock: call them from one thread at a time per stream,
+ * and not while ssekit_stream_start() runs on another. start, close,
+ * restart, pause, resume, the getters and free may be called from any
+ * thread, also from inside the stream's own callbacks.
  *
  * ssekit_stream_close() guarantees that no callback of the stream runs after
  * it returns, except the final `closed` callback when closing from inside a
@@ -314,8 +334,9 @@ SSEKIT_EXTERN int ssekit_encode_comment(const char *text, size_t len,
  * - from another thread: it waits for a callback of the stream that is
  *   running to return, then stops the stream, then calls `closed` on the
  *   loop thread, and returns after that;
- * - from inside one of the stream's callbacks (the loop thread): it cannot
- *   wait for itself, so it marks the stream closed and returns at once; the
+ * - on the loop thread (from inside one of the stream's callbacks, or a
+ *   callback of another stream of the same loop): it cannot wait for
+ *   itself, so it marks the stream closed and returns at once; the
  *   callback in progress finishes, no other callback follows except
  *   `closed`, which runs as soon as the current callback returns.
  * `closed` runs exactly once per started stream, last, on the loop thread:
@@ -345,12 +366,14 @@ SSEKIT_EXTERN int ssekit_encode_comment(const char *text, size_t len,
 
 typedef struct ssekit_loop ssekit_loop;
 typedef struct ssekit_stream ssekit_stream;
-/* A response's status and headers; valid only during the open callback. */
+/* A response's status and headers; valid only during the open callback,
+ * or, taken from a queue (SSEKIT_ITEM_OPEN), until its batch is freed. */
 typedef struct ssekit_response ssekit_response;
 /* A list of request headers that a hook adds to; valid during the hook. */
 typedef struct ssekit_headers ssekit_headers;
 /* What went wrong, with the failing response's status, headers and first
- * body bytes; valid only during the failure callback. Read it with the
+ * body bytes; valid only during the failure callback, or, taken from a
+ * queue (SSEKIT_ITEM_ERROR), until its batch is freed. Read it with the
  * ssekit_failure_* accessors, so that fields can be added. */
 typedef struct ssekit_failure ssekit_failure;
 
@@ -437,7 +460,8 @@ typedef int (*ssekit_auth_cb)(int http_status, ssekit_headers *headers,
 
 /* A new loop with its own I/O thread. NULL if the thread or memory could not
  * be had. (The default loop is never freed, so that streams still running
- * while a process exits do not touch a destroyed loop; close them first.) */
+ * while a process exits do not touch a destroyed loop; close them first.)
+ * Any thread. */
 SSEKIT_EXTERN ssekit_loop *ssekit_loop_new(void);
 /* Closes every stream still on the loop (as ssekit_stream_close), stops its
  * thread and frees it. NULL is allowed. From the loop's own thread (a
@@ -445,13 +469,16 @@ SSEKIT_EXTERN ssekit_loop *ssekit_loop_new(void);
  * the loop gets its `closed` callback after the current callback returns,
  * and the thread then frees the loop and exits. In a child process after
  * fork(), a loop the parent made has no thread: freeing it closes its
- * descriptors and leaves the rest (as the child's exit would). */
+ * descriptors and leaves the rest (as the child's exit would). Any thread;
+ * except on the loop's own thread it waits until that thread has run every
+ * `closed` callback and stopped. */
 SSEKIT_EXTERN void ssekit_loop_free(ssekit_loop *loop);
 
 /* Streams. */
 
 /* A new stream for url (http or https), not started, with the defaults
- * below. The URL is copied. NULL if url is NULL or memory is exhausted. */
+ * below. The URL is copied. NULL if url is NULL or memory is exhausted.
+ * Any thread. */
 SSEKIT_EXTERN ssekit_stream *ssekit_stream_new(const char *url);
 /* Stops the stream and frees the handle without ever waiting, from any
  * thread: a garbage collector's finalizer, a callback of another stream or
@@ -459,20 +486,28 @@ SSEKIT_EXTERN ssekit_stream *ssekit_stream_new(const char *url);
  * callback waits for it. The stream stops as ssekit_stream_close() would,
  * its `closed` callback (if it had started) runs on the loop thread, and
  * the handle is freed after that; the caller must not use it once this
- * returns. NULL is allowed. */
+ * returns. NULL is allowed. Any thread, including finalizers and the
+ * stream's own callbacks; never waits. */
 SSEKIT_EXTERN void ssekit_stream_release(ssekit_stream *stream);
 /* Closes the stream if it runs (as ssekit_stream_close), then frees the
  * handle. From inside a callback on the stream's loop thread it does not
  * wait: the handle stays valid, for the stream's own `closed` callback
- * too, and is released after `closed` has run. NULL is allowed. */
+ * too, and is released after `closed` has run. NULL is allowed. Any
+ * thread; it waits as ssekit_stream_close does, except on the stream's
+ * loop thread (then the free happens after `closed`). */
 SSEKIT_EXTERN void ssekit_stream_free(ssekit_stream *stream);
 
 /* Setters: SSEKIT_OK, SSEKIT_E_INVALID for a NULL handle or bad value,
- * SSEKIT_E_STATE after start. Strings are copied. */
+ * SSEKIT_E_STATE after start (ssekit_stream_set_header and
+ * ssekit_stream_add_listener also serve a running stream). Strings are
+ * copied. They take no lock: one thread at a time per stream, and none
+ * while ssekit_stream_start() runs (see "Threads" above). */
 
 /* Runs the stream on loop instead of the default loop. The loop must
- * outlive the stream. */
+ * outlive the stream. Any thread, before ssekit_stream_start() (later:
+ * SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_loop(ssekit_stream *s, ssekit_loop *loop);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_userdata(ssekit_stream *s, void *userdata);
 
 /* Request. The method defaults to GET; a body (sent again on every
@@ -480,15 +515,20 @@ SSEKIT_EXTERN int ssekit_stream_set_userdata(ssekit_stream *s, void *userdata);
  * (libcurl's default is application/x-www-form-urlencoded). Headers are
  * added to Accept: text/event-stream and Cache-Control: no-cache (an added
  * header of the same name replaces those). */
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_method(ssekit_stream *s, const char *method);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_body(ssekit_stream *s, const void *body,
                                          size_t len);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_add_header(ssekit_stream *s, const char *name,
                                            const char *value);
 /* Sets (replacing one of the same name, case-insensitively) or, with
  * value NULL, removes a request header. Before start, as
- * ssekit_stream_add_header; on a running stream from any thread, and it
- * applies from the next connection attempt on (a refreshed token). */
+ * ssekit_stream_add_header; on a running stream the loop thread makes the
+ * change, which applies from the next connection attempt on (a refreshed
+ * token); on a stopped stream it does nothing. Any thread, any time, also
+ * from a callback; never waits. */
 SSEKIT_EXTERN int ssekit_stream_set_header(ssekit_stream *s, const char *name,
                                            const char *value);
 /* The last event ID to start from, sent as Last-Event-ID (raw bytes).
@@ -496,11 +536,13 @@ SSEKIT_EXTERN int ssekit_stream_set_header(ssekit_stream *s, const char *name,
  * parser's line limit allows it) is kept and reported with events, but not
  * sent: reconnects then go without Last-Event-ID, so the server starts the
  * stream where it starts it for a new client. libcurl refuses requests
- * over 1 MiB, and no server needs such a cursor. */
+ * over 1 MiB, and no server needs such a cursor. Any thread, before
+ * ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_last_event_id(ssekit_stream *s,
                                                   const char *id, size_t len);
 /* Also (or only, for servers that read no header) send the last event ID as
- * the query parameter `name`, percent-encoded, replacing one of that name. */
+ * the query parameter `name`, percent-encoded, replacing one of that name.
+ * Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_last_event_id_param(ssekit_stream *s,
                                                         const char *name);
 
@@ -522,14 +564,21 @@ SSEKIT_EXTERN int ssekit_stream_set_last_event_id_param(ssekit_stream *s,
  * max_retry_after 600000 (10 minutes), max_attempts 0, max_retry_time 0.
  * Every duration setter of a stream clamps its value to 2147483647 ms
  * (about 24.8 days): larger values, UINT64_MAX included, mean that. */
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_initial_delay(ssekit_stream *s, uint64_t ms);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_min_delay(ssekit_stream *s, uint64_t ms);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_max_delay(ssekit_stream *s, uint64_t ms);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_reset_after(ssekit_stream *s, uint64_t ms);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_max_retry_after(ssekit_stream *s,
                                                     uint64_t ms);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_max_attempts(ssekit_stream *s,
                                                  uint32_t attempts);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_max_retry_time(ssekit_stream *s,
                                                    uint64_t ms);
 /* What reconnects and what fails. Network errors, connect and read
@@ -543,14 +592,16 @@ SSEKIT_EXTERN int ssekit_stream_set_max_retry_time(ssekit_stream *s,
  * the stream. A response whose headers are too large
  * (SSEKIT_E_RESPONSE_TOO_LARGE) reconnects; a refused redirect
  * (SSEKIT_E_REDIRECT) fails. Strict mode
- * behaves as a browser: every status but 200 fails. */
+ * behaves as a browser: every status but 200 fails. Any thread, before
+ * ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_strict(ssekit_stream *s, int strict);
 /* on non-zero: until a connection of the stream has opened, any failure
  * ends the stream instead of reconnecting (its error has will_retry 0,
  * then `closed` follows with its code), so that a wrong host, a refused
  * connection or a 401 is reported at once, as an HTTP client would. Once
  * a connection opened, failures reconnect as configured. Off by default,
- * as in EventSource. */
+ * as in EventSource. Any thread, before ssekit_stream_start() (later:
+ * SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_fail_first(ssekit_stream *s, int on);
 /* Timeouts in milliseconds, 0 for none. Connect: default 30000. Read (no
  * byte, comments included, for that long drops the connection and
@@ -559,35 +610,42 @@ SSEKIT_EXTERN int ssekit_stream_set_fail_first(ssekit_stream *s, int on);
  * complete header line (libcurl hands over whole lines only): a server that
  * trickles one header line more slowly than the read timeout is dropped,
  * however steadily its bytes come. Values are clamped as the delays are. */
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_connect_timeout(ssekit_stream *s,
                                                     uint64_t ms);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_read_timeout(ssekit_stream *s, uint64_t ms);
 /* Event timeout in milliseconds, 0 (the default) for none: no event for
  * that long after the connection opened or since the last event (comments
  * and keep-alive bytes do not count; a paused stream does not count)
  * drops the connection and reconnects with SSEKIT_E_EVENT_TIMEOUT. For LLM
- * streams that keep sending pings after they stalled. */
+ * streams that keep sending pings after they stalled. Any thread, before
+ * ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_event_timeout(ssekit_stream *s,
                                                   uint64_t ms);
 /* How much of a failing response's body is read for the failure callback
  * (an HTTP status other than 200, or a wrong Content-Type): up to
  * max_bytes (default 65536; 0 reads none and fails at the headers), for at
  * most timeout_ms (default 5000) after the headers; then the attempt ends
- * as it would have without the body. */
+ * as it would have without the body. Any thread, before
+ * ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_error_body(ssekit_stream *s,
                                                size_t max_bytes,
                                                uint64_t timeout_ms);
 /* One-shot streams: what a clean end of the body means (ssekit_on_end), and
  * an optional sentinel: an event whose data equals it (e.g. "[DONE]") is
  * not delivered and finishes the stream. */
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_on_end(ssekit_stream *s, int on_end);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_done_sentinel(ssekit_stream *s,
                                                   const char *data);
 /* Opt-in, for one-shot streams from servers that omit the final blank
  * line: when the body ends cleanly, an event it left without its blank
  * line (and a last line without its line ending) is dispatched instead of
  * discarded, as if the blank line had arrived. The standard discards it,
- * which stays the default. */
+ * which stays the default. Any thread, before ssekit_stream_start()
+ * (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_dispatch_unterminated(ssekit_stream *s,
                                                           int on);
 /* Opt-in replay protection, for servers that resend events a client already
@@ -597,11 +655,14 @@ SSEKIT_EXTERN int ssekit_stream_set_dispatch_unterminated(ssekit_stream *s,
  * always delivered. Ids are remembered as 64-bit FNV-1a fingerprints, so
  * the window holds under 200 KiB whatever the ids' length; two distinct ids
  * with the same fingerprint count as one (for random ids, about one chance
- * in 4 * 10^15 per event). */
+ * in 4 * 10^15 per event). Any thread, before ssekit_stream_start()
+ * (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_dedupe(ssekit_stream *s, int on);
 /* Parser limits (see ssekit_parser_set_max_line/event). Exceeding one drops
  * the connection and reconnects with an error callback. */
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_max_line(ssekit_stream *s, size_t max);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_max_event(ssekit_stream *s, size_t max);
 
 /* Transport. TLS peers are verified unless insecure is set. Proxies come
@@ -638,125 +699,176 @@ SSEKIT_EXTERN int ssekit_stream_set_max_event(ssekit_stream *s, size_t max);
  *   client elsewhere next time. ssekit_stream_url() tells which URL
  *   reconnects use.
  * The headers hook runs once per attempt, before its first hop. */
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_redirect_headers(ssekit_stream *s, int on);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_insecure_redirects(ssekit_stream *s,
                                                        int on);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_insecure(ssekit_stream *s, int insecure);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_ca_file(ssekit_stream *s, const char *path);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_ca_path(ssekit_stream *s, const char *dir);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_client_cert(ssekit_stream *s,
                                                 const char *cert_path,
                                                 const char *key_path);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_proxy(ssekit_stream *s, const char *proxy);
 /* Reads cookies from (and keeps those the server sets in) a Netscape or
- * header-format cookie file; "" starts an empty cookie jar. */
+ * header-format cookie file; "" starts an empty cookie jar. Any thread,
+ * before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_cookie_file(ssekit_stream *s,
                                                 const char *path);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_max_redirects(ssekit_stream *s,
                                                   uint32_t max);
 
 /* Callbacks (NULL removes one). */
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_on_open(ssekit_stream *s, ssekit_open_cb cb);
-/* Every event, whatever its type (after the listeners for its type). */
+/* Every event, whatever its type (after the listeners for its type). Any
+ * thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_on_event(ssekit_stream *s, ssekit_event_cb cb);
 /* Events of one type only; adding a listener for a type that has one
  * replaces it, and NULL removes it. Valid at any time, from any thread,
- * also from a callback, as EventSource's addEventListener is: on a running
- * stream the change applies between two events, on the loop thread (an
- * event being delivered still reaches the listeners it found). */
+ * also from a callback, as EventSource's addEventListener is; never waits.
+ * On a running stream the change is handed to the loop thread, which makes
+ * it once the network reads in progress are parsed: the rest of the read
+ * being parsed still reaches the listeners it found. On a stopped stream
+ * it does nothing. */
 SSEKIT_EXTERN int ssekit_stream_add_listener(ssekit_stream *s, const char *type,
                                              ssekit_event_cb cb);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_on_comment(ssekit_stream *s,
                                            ssekit_comment_cb cb);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_on_retry(ssekit_stream *s, ssekit_retry_cb cb);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_on_error(ssekit_stream *s, ssekit_error_cb cb);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_on_failure(ssekit_stream *s,
                                            ssekit_failure_cb cb);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_on_state(ssekit_stream *s, ssekit_state_cb cb);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_on_closed(ssekit_stream *s, ssekit_closed_cb cb);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_on_headers(ssekit_stream *s,
                                            ssekit_headers_cb cb);
+/* Any thread, before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_on_auth(ssekit_stream *s, ssekit_auth_cb cb);
 
-/* Control. Any thread. */
+/* Control. Any thread, also from the stream's callbacks, except the defer
+ * functions, which only the hook itself may call. */
 
-/* From inside the auth hook only (else SSEKIT_E_STATE): answer later. */
+/* From inside the stream's auth hook only (the loop thread; anywhere else
+ * SSEKIT_E_STATE): answer later. */
 SSEKIT_EXTERN int ssekit_stream_defer_auth(ssekit_stream *s);
 /* After ssekit_stream_defer_auth: retry non-zero reconnects now (counted
  * as the hook's one retry), 0 fails the stream with the 401/403 as if the
- * hook had returned 0. SSEKIT_E_STATE on a closed stream. Any thread. */
+ * hook had returned 0. SSEKIT_E_STATE on a closed stream. Any thread,
+ * also from a callback; never waits: the loop thread acts on it. */
 SSEKIT_EXTERN int ssekit_stream_resume_auth(ssekit_stream *s, int retry);
-/* From inside the headers hook only (else SSEKIT_E_STATE): answer later. */
+/* From inside the stream's headers hook only (the loop thread; anywhere
+ * else SSEKIT_E_STATE): answer later. */
 SSEKIT_EXTERN int ssekit_stream_defer_headers(ssekit_stream *s);
 /* After ssekit_stream_defer_headers: proceed non-zero connects now, 0 fails
  * the stream with SSEKIT_E_HOOK as if the hook had returned non-zero.
  * Headers set with ssekit_stream_set_header() before this call apply to
  * this attempt. SSEKIT_E_STATE on a closed stream. A restart while the
- * stream waits asks the hook again. Any thread. */
+ * stream waits asks the hook again. Any thread, also from a callback;
+ * never waits: the loop thread acts on it. */
 SSEKIT_EXTERN int ssekit_stream_resume_headers(ssekit_stream *s, int proceed);
 
-/* Starts connecting. SSEKIT_E_STATE if already started. */
+/* Starts connecting. SSEKIT_E_STATE if already started. Any thread, once
+ * the setters have returned (none may run meanwhile); it does not wait for
+ * the loop, whose thread connects. */
 SSEKIT_EXTERN int ssekit_stream_start(ssekit_stream *s);
-/* Stops the stream for good (see the guarantee above). Closing a closed or
- * never started stream is SSEKIT_OK. */
+/* Stops the stream for good. Closing a closed or never started stream is
+ * SSEKIT_OK. Any thread; waits for the loop unless called on the loop
+ * thread (see the guarantee above). */
 SSEKIT_EXTERN int ssekit_stream_close(ssekit_stream *s);
 /* Drops the connection and reconnects at once, keeping the last event ID,
  * without an error callback. SSEKIT_E_STATE if the stream is closed or not
- * started. */
+ * started. Any thread, also from a callback; never waits. */
 SSEKIT_EXTERN int ssekit_stream_restart(ssekit_stream *s);
 /* Stops reading from the network after the read being parsed, until resume.
- * The read timeout does not run while paused. */
+ * The read timeout does not run while paused. Any thread, also from a
+ * callback; never waits. On the loop thread it applies from the next read;
+ * from another thread, once the loop thread has taken the request. */
 SSEKIT_EXTERN int ssekit_stream_pause(ssekit_stream *s);
+/* Any thread, also from a callback; never waits. */
 SSEKIT_EXTERN int ssekit_stream_resume(ssekit_stream *s);
 
 /* Getters. Any thread. */
 
-/* An ssekit_state (SSEKIT_STATE_CLOSED for NULL or never started). */
+/* An ssekit_state (SSEKIT_STATE_CLOSED for NULL or never started). Any
+ * thread, also from a callback. */
 SSEKIT_EXTERN int ssekit_stream_state(const ssekit_stream *s);
-/* A counter (ssekit_metric); 0 for NULL or an unknown metric. */
+/* A counter (ssekit_metric); 0 for NULL or an unknown metric. Any thread,
+ * also from a callback. */
 SSEKIT_EXTERN uint64_t ssekit_stream_metric(const ssekit_stream *s, int metric);
 /* Copies the stream's last event ID into buf (cap bytes, not terminated) and
- * stores its length in *len. SSEKIT_E_BUFFER_TOO_SMALL if it does not fit. */
+ * stores its length in *len. SSEKIT_E_BUFFER_TOO_SMALL if it does not fit.
+ * Any thread, also from a callback (before start, not while
+ * ssekit_stream_set_last_event_id runs). */
 SSEKIT_EXTERN int ssekit_stream_last_event_id(const ssekit_stream *s, char *buf,
                                               size_t cap, size_t *len);
 /* The URL reconnects go to (changed by permanent redirects that stayed on
- * the stream's origin), copied as ssekit_stream_last_event_id copies. */
+ * the stream's origin), copied as ssekit_stream_last_event_id copies. Any
+ * thread, also from a callback. */
 SSEKIT_EXTERN int ssekit_stream_url(const ssekit_stream *s, char *buf,
                                     size_t cap, size_t *len);
 
-/* Response (open callback only). */
+/* Response (the open callback's, or an OPEN item's from a queue). */
+/* In the open callback, or on any thread while its batch lives. */
 SSEKIT_EXTERN int ssekit_response_status(const ssekit_response *r);
-/* The value of the first header called name (case-insensitive), or NULL. */
+/* The value of the first header called name (case-insensitive), or NULL.
+ * In the open callback, or on any thread while its batch lives. */
 SSEKIT_EXTERN const char *ssekit_response_header(const ssekit_response *r,
                                                  const char *name);
+/* In the open callback, or on any thread while its batch lives. */
 SSEKIT_EXTERN size_t ssekit_response_header_count(const ssekit_response *r);
 /* Header i (0-based, in arrival order): name and value, NUL-terminated.
- * SSEKIT_E_INVALID when i is out of range. */
+ * SSEKIT_E_INVALID when i is out of range. In the open callback, or on
+ * any thread while its batch lives. */
 SSEKIT_EXTERN int ssekit_response_header_at(const ssekit_response *r, size_t i,
                                             const char **name,
                                             const char **value);
 
-/* Failure (failure callback only). code: an ssekit_error (SSEKIT_E_INVALID
- * for NULL); status: the HTTP status or 0; message: NUL-terminated, never
- * NULL; will_retry and retry_ms: whether and after how long the stream
- * reconnects (without a retry `closed` follows). */
+/* Failure (the failure callback's, or an ERROR item's from a queue).
+ * code: an ssekit_error (SSEKIT_E_INVALID for NULL); status: the HTTP
+ * status or 0; message: NUL-terminated, never NULL; will_retry and
+ * retry_ms: whether and after how long the stream reconnects (without a
+ * retry `closed` follows). */
+/* In the failure callback, or on any thread while its batch lives. */
 SSEKIT_EXTERN int ssekit_failure_code(const ssekit_failure *f);
+/* In the failure callback, or on any thread while its batch lives. */
 SSEKIT_EXTERN int ssekit_failure_status(const ssekit_failure *f);
+/* In the failure callback, or on any thread while its batch lives. */
 SSEKIT_EXTERN const char *ssekit_failure_message(const ssekit_failure *f);
+/* In the failure callback, or on any thread while its batch lives. */
 SSEKIT_EXTERN int ssekit_failure_will_retry(const ssekit_failure *f);
+/* In the failure callback, or on any thread while its batch lives. */
 SSEKIT_EXTERN uint64_t ssekit_failure_retry_ms(const ssekit_failure *f);
 /* The failing response's headers, as ssekit_response_header*: none when
  * the failure is not a response (a network error, a timeout). */
+/* In the failure callback, or on any thread while its batch lives. */
 SSEKIT_EXTERN const char *ssekit_failure_header(const ssekit_failure *f,
                                                 const char *name);
+/* In the failure callback, or on any thread while its batch lives. */
 SSEKIT_EXTERN size_t ssekit_failure_header_count(const ssekit_failure *f);
+/* In the failure callback, or on any thread while its batch lives. */
 SSEKIT_EXTERN int ssekit_failure_header_at(const ssekit_failure *f, size_t i,
                                            const char **name,
                                            const char **value);
 /* The first bytes of the failing response's body (decoded if it was
  * compressed; see ssekit_stream_set_error_body), never NULL, followed by a
  * NUL for convenience, but it may hold NUL bytes: use *len. Empty when the
- * failure is not a response or the response had no body. */
+ * failure is not a response or the response had no body. In the failure
+ * callback, or on any thread while its batch lives. */
 SSEKIT_EXTERN const char *ssekit_failure_body(const ssekit_failure *f,
                                               size_t *len);
 
@@ -839,14 +951,17 @@ typedef struct ssekit_item {
 SSEKIT_EXTERN ssekit_queue *ssekit_queue_new(size_t max_items,
                                              size_t max_bytes);
 /* Frees the caller's reference: streams still using the queue keep it
- * until they stop, batches taken stay valid. NULL is allowed. Any thread. */
+ * until they stop, batches taken stay valid. NULL is allowed. Any thread,
+ * once no other call with q is in progress. */
 SSEKIT_EXTERN void ssekit_queue_free(ssekit_queue *q);
-/* Makes the stream deliver to q (see above); before start. */
+/* Makes the stream deliver to q (see above). Any thread, before
+ * ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_queue(ssekit_stream *s, ssekit_queue *q);
 /* The descriptor that is readable while the queue is not empty, or -1 for
  * NULL. Owned by the queue. Any thread. */
 SSEKIT_EXTERN int ssekit_queue_fd(const ssekit_queue *q);
-/* Sets (NULL: removes) the ready callback. Any thread. */
+/* Sets (NULL: removes) the ready callback. Any thread but the ready
+ * callback itself (which runs with the lock this takes). */
 SSEKIT_EXTERN int ssekit_queue_on_ready(ssekit_queue *q,
                                         void (*cb)(void *userdata),
                                         void *userdata);
@@ -856,16 +971,21 @@ SSEKIT_EXTERN int ssekit_queue_on_ready(ssekit_queue *q,
  * releases its interpreter's lock around it. The batch and every string in
  * it are the caller's until ssekit_batch_free, independent of the queue and
  * the streams. SSEKIT_E_INVALID for NULL arguments. Any thread; several
- * consumers of one queue each get their own batches. */
+ * consumers of one queue each get their own batches. Not from the ready
+ * callback; and with a timeout other than 0, not on the loop thread of a
+ * stream that feeds q either (it would hold up the pushes it waits for). */
 SSEKIT_EXTERN int ssekit_queue_take(ssekit_queue *q, int64_t timeout_ms,
                                     ssekit_batch **batch);
+/* Any thread; the batch is the caller's. */
 SSEKIT_EXTERN size_t ssekit_batch_count(const ssekit_batch *b);
-/* Item i (0-based), or NULL when i is out of range. */
+/* Item i (0-based), or NULL when i is out of range. Any thread. */
 SSEKIT_EXTERN const ssekit_item *ssekit_batch_item(const ssekit_batch *b,
                                                    size_t i);
+/* Any thread, once no other call with b is in progress. NULL is allowed. */
 SSEKIT_EXTERN void ssekit_batch_free(ssekit_batch *b);
 
-/* Headers (hooks only): adds or, for a name already added, replaces. */
+/* Headers (hooks only): adds or, for a name already added, replaces. Only
+ * during the hook that was given h (on the loop thread). */
 SSEKIT_EXTERN int ssekit_headers_set(ssekit_headers *h, const char *name,
                                      const char *value);
 
