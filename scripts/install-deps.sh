@@ -62,3 +62,11 @@ if [ "${#reqs[@]}" -gt 0 ]; then
   fi
 fi
 npm_ci tests/interop
+
+# Node binding: the build tools of the addon (node-addon-api,
+# node-api-headers, node-gyp-build) and TypeScript for the type tests,
+# pinned in the root package-lock.json. --ignore-scripts: scripts/test-node.sh
+# builds the addon itself.
+if [ -f package-lock.json ] && { [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; }; then
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch node_modules
+fi

@@ -239,14 +239,13 @@ void DrainQueue(Napi::Env env, EnvState *state) {
       StreamClosed(state);
     }
   };
-  try {
-    state->handler.Call({Napi::Number::New(env, static_cast<double>(n)), state->records.Value(),
-                         text.chunks,
-                         extras.IsEmpty() ? env.Undefined() : Napi::Value(extras)});
-  } catch (...) {
-    finish();
-    throw;
-  }
+  // The raw call: while a worker is being terminated the call fails, and
+  // node-addon-api would turn that into a fatal error. A JavaScript
+  // exception stays pending and is reported as an uncaught one.
+  napi_value args[4] = {Napi::Number::New(env, static_cast<double>(n)), state->records.Value(),
+                        text.chunks, extras.IsEmpty() ? env.Undefined() : Napi::Value(extras)};
+  napi_value result;
+  napi_call_function(env, env.Undefined(), state->handler.Value(), 4, args, &result);
   finish();
 }
 

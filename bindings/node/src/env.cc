@@ -25,7 +25,10 @@ void CallJs(Napi::Env env, Napi::Function, EnvState *state, void *data) {
   }
   const auto id = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data) >> 1);
   if (state->streams.count(id) == 0 || state->headers_handler.IsEmpty()) return;
-  state->headers_handler.Call({Napi::Number::New(env, id)});
+  // Raw, as in DrainQueue: a failed call must not be fatal.
+  napi_value arg = Napi::Number::New(env, id);
+  napi_value result;
+  napi_call_function(env, env.Undefined(), state->headers_handler.Value(), 1, &arg, &result);
 }
 
 // JS thread.
