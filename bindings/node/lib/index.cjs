@@ -1,5 +1,6 @@
 // ssekit for Node.js: EventSource, connect() for async iteration, and the
-// pure Parser and encoder. See bindings/node/README.md.
+// pure Parser and encoder. See bindings/node/README.md. Everything here runs
+// on the JS thread of the environment (main thread or worker) using it.
 'use strict'
 
 const {EventSource} = require('./eventsource.cjs')

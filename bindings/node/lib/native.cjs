@@ -1,7 +1,8 @@
 // Loads the compiled addon: a prebuilt binary for this platform
 // (prebuilds/<platform>-<arch>/), else the local build (build/Release/).
 // The addon is context-aware: each environment (the main thread, every
-// worker) loads its own instance with its own queue.
+// worker) loads its own instance with its own queue. Runs on the JS thread
+// of the environment that loads it.
 'use strict'
 const path = require('node:path')
 
