@@ -8,9 +8,19 @@ const path = require('node:path')
 
 const root = path.resolve(__dirname, '..', '..', '..')
 
-function load() {
+function locate() {
   try {
     return require('node-gyp-build')(root)
+  } catch (err) {
+    // A checkout installed by a link may lack node-gyp-build: its build.
+    if (err.code !== 'MODULE_NOT_FOUND' || !/node-gyp-build/.test(err.message)) throw err
+    return require(path.join(root, 'build', 'Release', 'ssekit.node'))
+  }
+}
+
+function load() {
+  try {
+    return locate()
   } catch (err) {
     const e = new Error(
       `ssekit: no compiled addon for ${process.platform}-${process.arch} (Node ${process.version}) ` +

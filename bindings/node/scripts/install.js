@@ -38,6 +38,31 @@ function nodeGyp() {
   return ['node-gyp']
 }
 
+function resolvable(name) {
+  try {
+    require.resolve(`${name}/package.json`, {paths: [root]})
+    return true
+  } catch {
+    return false
+  }
+}
+
+// npm does not install the dependencies of a directory outside the project
+// that installs it (`npm install /path/to/checkout` only links it): get the
+// build's own from the checkout's lock file, from the npm registry.
+function ensureBuildDependencies() {
+  if (['node-addon-api', 'node-api-headers', 'node-gyp-build'].every(resolvable)) return
+  const npm = process.env.npm_execpath
+  const [cmd, ...pre] = npm && fs.existsSync(npm) ? [process.execPath, npm] : ['npm']
+  const verb = fs.existsSync(path.join(root, 'package-lock.json')) ? 'ci' : 'install'
+  const args = [...pre, verb, '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error']
+  if (verb === 'install') args.push('--no-save', '--no-package-lock')
+  console.error(`ssekit: installing the build's dependencies: npm ${args.slice(pre.length).join(' ')}`)
+  const r = spawnSync(cmd, args, {cwd: root, stdio: 'inherit', shell: process.platform === 'win32'})
+  if (r.error) throw r.error
+  if (r.status !== 0) process.exit(r.status || 1)
+}
+
 function build() {
   const [cmd, ...pre] = nodeGyp()
   const args = [
@@ -54,6 +79,7 @@ function build() {
 const fromSource = process.env.SSEKIT_BUILD_FROM_SOURCE === '1' ||
   process.env.npm_config_build_from_source === 'true'
 if (!fromSource && loads()) process.exit(0)
+ensureBuildDependencies()
 const status = build()
 if (status !== 0) {
   console.error('ssekit: the addon did not build. It needs a C++17 compiler, make, Python 3 ' +
