@@ -26,6 +26,23 @@ void Stream::flush_queue() {
   if (cb_.queue && cb_.queue->push(staged_, shared_from_this())) queue_paused_ = true;
 }
 
+void Stream::stage_read() {
+  // A batch this large is worth a wake-up of its own; smaller ones wait
+  // for the next reads of this pass (and bound what staging holds).
+  if (staged_.items.size() >= cb_.queue->stage_items() ||
+      staged_.bytes.size() >= cb_.queue->stage_bytes()) {
+    flush_queue();
+  } else if (!flush_deferred_ && !staged_.empty()) {
+    flush_deferred_ = true;
+    loop_.defer_flush(weak_from_this());
+  }
+}
+
+void Stream::flush_deferred() {
+  flush_deferred_ = false;
+  if (!stopped_) flush_queue();
+}
+
 // No exception may cross curl's C frames: each callback catches them all.
 // One that escapes a user's callback (C++ callers) ends the stream.
 void Stream::fail_on_exception() noexcept {
@@ -70,8 +87,8 @@ size_t Stream::on_body(char *p, size_t n) {
   last_byte_ns_ = steady_ns();
   const int rc = parser_.feed(p, n);
   remember_id();
-  // One push per network read, however many events it held.
-  if (cb_.queue) flush_queue();
+  // Pushed with the next reads of this pass, or before the loop waits.
+  if (cb_.queue) stage_read();
   if (rc == SSEKIT_OK) return n;
   if (rc != SSEKIT_E_CALLBACK) {
     failure_.code = rc;

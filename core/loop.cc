@@ -234,6 +234,18 @@ void Loop::detach(Stream *stream) {
   post([keep] {});
 }
 
+void Loop::defer_flush(std::weak_ptr<Stream> stream) { deferred_.push_back(std::move(stream)); }
+
+void Loop::flush_deferred() {
+  deferred_passes_ = 0;
+  if (deferred_.empty()) return;
+  std::vector<std::weak_ptr<Stream>> streams;
+  streams.swap(deferred_);
+  for (auto &w : streams) {
+    if (auto s = w.lock()) s->flush_deferred();
+  }
+}
+
 void Loop::run_timers() {
   const auto now = Clock::now();
   while (!timers_.empty() && timers_.begin()->first.first <= now) {
@@ -319,6 +331,8 @@ void Loop::drive(curl_socket_t s, int events) {
 void Loop::run() {
   std::vector<std::function<void()>> batch;
   epoll_event ready[64];
+  // Passes a stream's staged events may wait while the loop never idles.
+  constexpr unsigned kMaxDeferredPasses = 8;
   for (;;) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -337,7 +351,14 @@ void Loop::run() {
     }
 
     const int wait = commands_pending() ? 0 : static_cast<int>(wait_ms());
-    const int n = epoll_wait(epoll_fd_, ready, 64, wait);
+    int n = 0;
+    if (!deferred_.empty()) {
+      // More data already waiting joins the staged events; otherwise they
+      // go to their queues before the loop sleeps.
+      n = ++deferred_passes_ < kMaxDeferredPasses ? epoll_wait(epoll_fd_, ready, 64, 0) : 0;
+      if (n <= 0) flush_deferred();
+    }
+    if (n <= 0) n = epoll_wait(epoll_fd_, ready, 64, wait);
     for (int i = 0; i < n; ++i) {
       const int fd = ready[i].data.fd;
       if (fd == wake_fd_) {
@@ -375,6 +396,7 @@ void Loop::run() {
     int running = 0;
     curl_multi_perform(multi_, &running);
     read_messages();
+    flush_deferred();
     if (!commands_pending())
       curl_multi_poll(multi_, nullptr, 0, static_cast<int>(wait_ms()), nullptr);
   }

@@ -72,6 +72,11 @@ class Loop {
   void cancel_timer(TimerKey *key);
   void attach(std::shared_ptr<Stream> stream);
   void detach(Stream *stream);
+  // A queue-mode stream staged events it has not pushed yet: the loop
+  // pushes them before it next waits for the network, or after a few
+  // passes if it never idles, so a busy stream fills a batch from several
+  // reads and its consumer is woken once for all of them.
+  void defer_flush(std::weak_ptr<Stream> stream);
 
  private:
   void run();
@@ -83,6 +88,7 @@ class Loop {
   void wake();
   void read_messages();
   bool commands_pending();
+  void flush_deferred();
 
   CURLM *multi_ = nullptr;
 #if SSEKIT_EPOLL_LOOP
@@ -108,6 +114,8 @@ class Loop {
   std::map<TimerKey, std::function<void()>> timers_;
   uint64_t timer_seq_ = 0;
   std::unordered_map<Stream *, std::shared_ptr<Stream>> streams_;
+  std::vector<std::weak_ptr<Stream>> deferred_;  // streams with staged events
+  unsigned deferred_passes_ = 0;
 };
 
 }  // namespace ssekit

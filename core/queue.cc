@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <chrono>
@@ -118,7 +119,9 @@ void Staged::settle() {
 Queue::Queue(size_t max_items, size_t max_bytes)
     : max_items_(max_items != 0 ? max_items : kDefaultItems),
       generation_(Loop::fork_generation_now()),
-      max_bytes_(max_bytes != 0 ? max_bytes : kDefaultBytes) {
+      max_bytes_(max_bytes != 0 ? max_bytes : kDefaultBytes),
+      stage_items_(std::clamp<size_t>(max_items_ / 4, 1, 4096)),
+      stage_bytes_(std::clamp<size_t>(max_bytes_ / 4, 1, 256 * 1024)) {
 #if defined(__linux__)
   read_fd_ = write_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (read_fd_ < 0) throw std::runtime_error("eventfd failed");
@@ -141,7 +144,15 @@ Queue::~Queue() {
 
 bool Queue::inherited() const { return generation_ != Loop::fork_generation_now(); }
 
-int Queue::fd() const { return inherited() ? -1 : read_fd_; }
+int Queue::fd() {
+  if (inherited()) return -1;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!fd_used_) {
+    fd_used_ = true;
+    if (!pending_.empty()) signal_locked();
+  }
+  return read_fd_;
+}
 
 void Queue::set_ready(void (*cb)(void *), void *userdata) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -191,7 +202,7 @@ bool Queue::push(Staged &staged, const std::shared_ptr<Stream> &stream) {
     full = pending_items_ > max_items_ || pending_bytes_ > max_bytes_;
     if (full) paused_.push_back(stream);
     if (was_empty) {
-      signal_locked();
+      if (fd_used_) signal_locked();
       // Under the lock, so that once set_ready returned the old callback is
       // never called again; it only signals, as the header requires.
       if (ready_cb_ != nullptr) ready_cb_(ready_userdata_);
@@ -238,7 +249,7 @@ std::unique_ptr<Batch> Queue::take(int64_t timeout_ms) {
     count = pending_items_;
     pending_items_ = 0;
     pending_bytes_ = 0;
-    clear_signal_locked();
+    if (fd_used_) clear_signal_locked();
     paused.swap(paused_);
   }
   // The queue is empty now: every stream it held back goes on.

@@ -82,8 +82,15 @@ class Queue : public std::enable_shared_from_this<Queue> {
   Queue(const Queue &) = delete;
   Queue &operator=(const Queue &) = delete;
 
-  // -1 in a child after fork(): the descriptor is the parent's.
-  int fd() const;
+  // -1 in a child after fork(): the descriptor is the parent's. The
+  // descriptor is kept in step with the queue from the first call on:
+  // consumers that only take with a timeout never pay its system calls.
+  int fd();
+  // How much a stream stages before it pushes without waiting for the
+  // loop to idle: a quarter of the bounds, at most 4096 items or 256 KiB,
+  // so that a full queue grows by little more than a quarter of them.
+  size_t stage_items() const { return stage_items_; }
+  size_t stage_bytes() const { return stage_bytes_; }
   void set_ready(void (*cb)(void *), void *userdata);
 
   // Loop threads. Appends what stream staged (leaving it empty, with room
@@ -107,6 +114,8 @@ class Queue : public std::enable_shared_from_this<Queue> {
   const size_t max_items_;
   uint64_t generation_;
   const size_t max_bytes_;
+  const size_t stage_items_;
+  const size_t stage_bytes_;
   int read_fd_ = -1;
   int write_fd_ = -1;  // the same eventfd on Linux, a pipe elsewhere
 
@@ -119,6 +128,7 @@ class Queue : public std::enable_shared_from_this<Queue> {
   size_t waiters_ = 0;                            // guarded by mu_
   std::vector<std::weak_ptr<Stream>> paused_;     // guarded by mu_
   std::vector<Staged> spare_;                     // guarded by mu_
+  bool fd_used_ = false;                          // guarded by mu_
   void (*ready_cb_)(void *) = nullptr;            // guarded by mu_
   void *ready_userdata_ = nullptr;                // guarded by mu_
 };

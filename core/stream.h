@@ -133,6 +133,15 @@ class Stream : public std::enable_shared_from_this<Stream> {
   void on_error_body_timer();
   bool held() const { return paused_ || queue_paused_; }
   void flush_queue();
+  // After a network read: push now if the staged events make a full
+  // batch, else let the loop push them (Loop::defer_flush).
+  void stage_read();
+
+ public:
+  // Loop thread: the loop's deferred push.
+  void flush_deferred();
+
+ private:
   void detach_transfer();
   void end_attempt(Failure failure);
   void decide_after(Failure failure);
@@ -209,7 +218,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
   Failure auth_failure_;
   bool paused_ = false;
   bool queue_paused_ = false;  // the queue is over its bounds
-  Staged staged_;              // queue mode: this read's items
+  Staged staged_;              // queue mode: items not pushed yet
+  bool flush_deferred_ = false;  // the loop will push staged_
   bool finished_ = false;
 
   // The response of the current attempt.

@@ -884,8 +884,8 @@ SSEKIT_EXTERN const char *ssekit_failure_body(const ssekit_failure *f,
  * in order. The headers and auth hooks still run on the loop thread.
  * Several streams may share one queue (a binding's event loop watches one
  * descriptor for all its streams): each stream's items keep their order,
- * and items of different streams interleave by the network read they came
- * from. An item's userdata says which stream it came from; a stream's last
+ * and items of different streams interleave in runs (the reads of one
+ * loop pass, up to a quarter of the queue's bounds). An item's userdata says which stream it came from; a stream's last
  * item is SSEKIT_ITEM_CLOSED, so its userdata must stay valid until that
  * item has been taken.
  *
@@ -893,9 +893,12 @@ SSEKIT_EXTERN const char *ssekit_failure_body(const ssekit_failure *f,
  * max_bytes bytes of strings, that stream pauses its transfer (as
  * ssekit_stream_pause, without the caller's pause state), and the take
  * that empties the queue resumes it. Nothing is dropped, and the queue
- * holds at most its bounds plus one network read (64 KiB, as events) per
- * stream: a slow consumer slows the servers through TCP flow control
- * instead of growing memory. The read and event timeouts do not run while
+ * holds at most its bounds plus, per stream, a quarter of them and one
+ * network read (64 KiB, as events): a slow consumer slows the servers
+ * through TCP flow control instead of growing memory. A stream pushes what
+ * it parsed once its loop has no more data waiting (or after a few loop
+ * passes, or once it staged a quarter of the bounds), so a fast stream
+ * wakes its consumer once for many reads and a slow one at once. The read and event timeouts do not run while
  * the queue holds a stream paused.
  *
  * Waking the consumer: ssekit_queue_fd() is readable while the queue is
