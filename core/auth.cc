@@ -46,17 +46,14 @@ int Stream::resume_headers(bool proceed) {
       self->refuse_by_headers_hook();
       return;
     }
-    // What the hook added at once stays, unless set_header (made while it
-    // waited, so later) named the same header.
+    // What the hook added at once stays, over the options' headers as in
+    // an answer given at once, except names set_header changed while it
+    // waited (those were dropped from hook_headers_ then).
     HeaderList hooked = std::move(self->hook_headers_);
     self->hook_headers_.clear();
     try {
       self->collect_caller_headers();
-      for (const auto &h : hooked) {
-        bool set_later = false;
-        for (const auto &o : self->opts_.headers) set_later |= http::iequals(o.first, h.first);
-        if (!set_later) set_header(self->caller_headers_, h.first, h.second);
-      }
+      for (const auto &h : hooked) set_header(self->caller_headers_, h.first, h.second);
     } catch (const std::bad_alloc &) {
       self->fail_response(SSEKIT_E_NOMEM, "out of memory", false);
       self->end_attempt(std::move(self->failure_));

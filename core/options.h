@@ -49,6 +49,10 @@ struct RetryPolicy {
   // Until a connection of the stream has opened, any failure ends it: a
   // wrong URL or a 401 is reported at once, as an HTTP client would.
   bool fail_first = false;
+  // Off: any failure ends the stream, and so does a clean end of the body
+  // (with SSEKIT_OK under SSEKIT_END_FINISH): the request is never sent
+  // again. For answers to a POST that must not be repeated.
+  bool reconnect = true;
   int on_end = SSEKIT_END_RECONNECT;
 };
 

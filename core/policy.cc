@@ -45,6 +45,7 @@ Decision decide(const RetryPolicy &policy, RetryState &state, const Outcome &out
   }
   if (outcome.fatal || permanent(outcome.code)) return d;
   if (policy.fail_first && !outcome.ever_opened) return d;
+  if (!policy.reconnect) return d;
   if (outcome.code == SSEKIT_E_HTTP_STATUS &&
       (policy.strict || !retryable_status(outcome.http_status)))
     return d;

@@ -599,6 +599,9 @@ void Stream::set_request_header(std::string name, std::optional<std::string> val
     erase_header(self->opts_.headers, name);
     // A header the auth hook once set would shadow the new value.
     erase_header(self->auth_headers_, name);
+    // While a deferred headers hook waits, what is set now is its answer
+    // and wins over what the hook added before deferring.
+    if (self->headers_waiting_) erase_header(self->hook_headers_, name);
     if (value) self->opts_.headers.emplace_back(name, *value);
   });
 }

@@ -603,6 +603,13 @@ SSEKIT_EXTERN int ssekit_stream_set_strict(ssekit_stream *s, int strict);
  * as in EventSource. Any thread, before ssekit_stream_start() (later:
  * SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_fail_first(ssekit_stream *s, int on);
+/* on 0: the request is never sent again. Any failure ends the stream (its
+ * error has will_retry 0, then `closed` follows with its code), and so
+ * does the end of the body: with SSEKIT_OK under SSEKIT_END_FINISH, else
+ * with SSEKIT_E_STREAM_ENDED. For an answer to a POST (an LLM completion)
+ * that a retry would ask for, and pay for, twice. Default 1. Any thread,
+ * before ssekit_stream_start() (later: SSEKIT_E_STATE). */
+SSEKIT_EXTERN int ssekit_stream_set_reconnect(ssekit_stream *s, int on);
 /* Timeouts in milliseconds, 0 for none. Connect: default 30000. Read (no
  * byte, comments included, for that long drops the connection and
  * reconnects with SSEKIT_E_READ_TIMEOUT): default 0, set it when the server

@@ -279,6 +279,13 @@ SSEKIT_EXTERN int ssekit_stream_set_fail_first(ssekit_stream *s, int on) {
   });
 }
 
+SSEKIT_EXTERN int ssekit_stream_set_reconnect(ssekit_stream *s, int on) {
+  return configure(s, [&](ssekit_stream &st) {
+    st.opts.retry.reconnect = on != 0;
+    return SSEKIT_OK;
+  });
+}
+
 SSEKIT_EXTERN int ssekit_stream_set_on_end(ssekit_stream *s, int on_end) {
   if (on_end != SSEKIT_END_RECONNECT && on_end != SSEKIT_END_FINISH) return SSEKIT_E_INVALID;
   return configure(s, [&](ssekit_stream &st) {

@@ -448,5 +448,23 @@ TEST_F(ReconnectTest, FailFirstReconnectsOnceAConnectionOpened) {
   EXPECT_EQ(errors[0].will_retry, 1);
 }
 
+TEST_F(ReconnectTest, WithoutReconnectADroppedAnswerIsNeverRequestedAgain) {
+  Recorder rec;
+  StreamPtr s = NewStream(Url("/drop?after=2&key=" + Key()), rec);
+  ASSERT_EQ(ssekit_stream_set_method(s.get(), "POST"), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_set_body(s.get(), "{}", 2), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_set_on_end(s.get(), SSEKIT_END_FINISH), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_set_reconnect(s.get(), 0), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(rec.WaitClosed());
+  EXPECT_EQ(rec.Get(&Recorder::closed), std::vector<int>{SSEKIT_E_NETWORK});
+  EXPECT_EQ(rec.Ids(), (std::vector<std::string>{"1", "2"}));
+  auto errors = rec.Get(&Recorder::errors);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].will_retry, 0);
+  std::this_thread::sleep_for(milliseconds(100));
+  EXPECT_EQ(server().Requests("/drop").size(), 1u);
+}
+
 }  // namespace
 }  // namespace ssekit_test

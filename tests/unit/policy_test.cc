@@ -120,6 +120,25 @@ TEST(Policy, FailFirstEndsTheStreamUntilAConnectionOpened) {
   EXPECT_EQ(decide(p, st, s, 0, 10, 0.0).action, Decision::kRetry);
 }
 
+TEST(Policy, WithoutReconnectEveryFailureAndEveryEndIsFinal) {
+  RetryPolicy p;
+  p.reconnect = false;
+  RetryState st;
+  Outcome o;
+  o.code = SSEKIT_E_NETWORK;
+  o.ever_opened = true;
+  o.delivered = true;
+  EXPECT_EQ(decide(p, st, o, 0, 10, 0.0).action, Decision::kFail);
+  EXPECT_EQ(decide(p, st, status(503), 0, 10, 0.0).action, Decision::kFail);
+  Outcome end;
+  end.code = SSEKIT_E_STREAM_ENDED;
+  const Decision d = decide(p, st, end, 0, 10, 0.0);
+  EXPECT_EQ(d.action, Decision::kFail);
+  EXPECT_EQ(d.code, SSEKIT_E_STREAM_ENDED);
+  p.on_end = SSEKIT_END_FINISH;
+  EXPECT_EQ(decide(p, st, end, 0, 10, 0.0).action, Decision::kFinish);
+}
+
 TEST(Policy, RetryAfterWinsWhenLongerThanTheBackoff) {
   RetryPolicy p;
   RetryState st;
