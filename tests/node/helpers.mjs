@@ -26,7 +26,7 @@ async function startServer(argv, cwd) {
   }
   if (!existsSync(ready)) throw new Error(`${argv.join(' ')} did not start`)
   const info = JSON.parse(readFileSync(ready, 'utf8'))
-  const base = `http://127.0.0.1:${info.port}`
+  const base = `${info.scheme ?? 'http'}://127.0.0.1:${info.port}`
   return {
     info,
     base,
@@ -39,9 +39,10 @@ async function startServer(argv, cwd) {
   }
 }
 
-// tests/server/sse_test_server.py (see its docstring for the routes).
-export function startTestServer() {
-  return startServer(['python3', path.join(root, 'tests/server/sse_test_server.py')], root)
+// tests/server/sse_test_server.py (see its docstring for the routes);
+// extra: e.g. ['--tls'].
+export function startTestServer(extra = []) {
+  return startServer(['python3', path.join(root, 'tests/server/sse_test_server.py'), ...extra], root)
 }
 
 // tests/interop/better_sse_server.mjs, with better-sse from tests/interop.

@@ -84,3 +84,20 @@ test('a worker terminated while streaming does not take the process down', async
   es.close()
   assert.deepEqual(got.map((e) => e.data), ['event 1', 'event 2'])
 })
+
+test('process.exit() from a listener inside a worker ends only that worker', async () => {
+  const w = new Worker(`
+    const {EventSource, connect} = require('ssekit')
+    for (let i = 0; i < 3; i++) new EventSource(${JSON.stringify(server.url('/events?count=-1&interval_ms=1'))})
+    connect(${JSON.stringify(server.url('/events?count=5'))}, {oneShot: true})
+    const es = new EventSource(${JSON.stringify(server.url('/events?count=-1'))})
+    let n = 0
+    es.onmessage = () => { if (++n === 100) process.exit(3) }
+  `, {eval: true})
+  const code = await new Promise((resolve) => w.once('exit', resolve))
+  assert.equal(code, 3)
+  const es = new EventSource(server.url('/events?count=1'))
+  const got = await collect(es, ['message'], (e) => e.length === 1)
+  es.close()
+  assert.equal(got[0].data, 'event 1')
+})

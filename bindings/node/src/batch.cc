@@ -229,16 +229,10 @@ void DrainQueue(Napi::Env env, EnvState *state) {
   text.Flush();
   ssekit_batch_free(batch);
 
-  // Streams whose last item this was: their handles and contexts go once
-  // JavaScript has seen the items (it still refers to them by id).
-  auto finish = [&] {
-    for (StreamCtx *ctx : closed) {
-      state->streams.erase(ctx->id);
-      if (!ctx->released) ssekit_stream_release(ctx->handle);
-      delete ctx;
-      StreamClosed(state);
-    }
-  };
+  // Streams whose last item this was leave the registry before JavaScript
+  // runs (it may shut the environment down, a worker's process.exit()), and
+  // their handles and contexts go once it has seen the items.
+  for (StreamCtx *ctx : closed) state->streams.erase(ctx->id);
   // The raw call: while a worker is being terminated the call fails, and
   // node-addon-api would turn that into a fatal error. A JavaScript
   // exception stays pending and is reported as an uncaught one.
@@ -246,7 +240,11 @@ void DrainQueue(Napi::Env env, EnvState *state) {
                         text.chunks, extras.IsEmpty() ? env.Undefined() : Napi::Value(extras)};
   napi_value result;
   napi_call_function(env, env.Undefined(), state->handler.Value(), 4, args, &result);
-  finish();
+  for (StreamCtx *ctx : closed) {
+    if (!ctx->released) ssekit_stream_release(ctx->handle);
+    delete ctx;
+    StreamClosed(state);
+  }
 }
 
 }  // namespace ssekit_node
