@@ -31,7 +31,10 @@
         ['OS=="linux"', {
           'cflags': ["<!@(pkg-config --cflags libcurl 2>/dev/null || true)"],
           'libraries': ["<!@(pkg-config --libs libcurl 2>/dev/null || echo -lcurl)"],
-          'ldflags': ['-Wl,--exclude-libs,ALL'],
+          'ldflags': [
+            '-Wl,--exclude-libs,ALL',
+            '-Wl,--version-script=<(module_root_dir)/bindings/node/src/exports.map',
+          ],
         }],
         ['OS=="mac"', {
           'libraries': ['-lcurl'],
