@@ -12,7 +12,7 @@ import ssekit
 
 def main(url: str, prompt: str) -> int:
     try:
-        with ssekit.connect(url, json={"prompt": prompt}, done="[DONE]",
+        with ssekit.connect(url, json={"prompt": prompt}, done="[DONE]", one_shot=True,
                             headers={"Authorization": "Bearer demo"}) as es:
             for ev in es:
                 token: str = ev.json()["token"]

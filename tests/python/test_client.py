@@ -92,8 +92,8 @@ def test_204_means_stop(server: Any) -> None:
 
 def test_retry_first_retries_a_failing_first_attempt(server: Any, key: str) -> None:
     errors: List[ssekit.SSEError] = []
-    es = ssekit.connect(server.url(f"/flaky?fail=2&status=503&count=2&key={key}"),
-                        retry_first=True, one_shot=True, **FAST)
+    es = ssekit.connect(server.url(f"/flaky?fail=2&status=503&count=2&done=1&key={key}"),
+                        retry_first=True, done="[DONE]", **FAST)
     es.on_error(errors.append)
     with es:
         assert [e.data for e in es] == ["event 1", "event 2"]
@@ -300,6 +300,36 @@ def test_an_oversize_event_is_a_limit_error_that_reconnects(server: Any) -> None
     assert "1000" in str(errors[0]) or "large" in str(errors[0])
 
 
+def test_one_shot_never_sends_the_request_again(server: Any, key: str) -> None:
+    url = server.url(f"/drop?after=2&key={key}")
+    got = []
+    with pytest.raises(ssekit.ReadError) as err:
+        with ssekit.connect(url, json={"q": 1}, one_shot=True, **FAST) as es:
+            for ev in es:
+                got.append(ev.id)
+    assert got == ["1", "2"]
+    assert not err.value.will_retry
+    time.sleep(0.1)
+    assert len(server.requests(key)) == 1
+
+
+def test_open_timeout_counts_from_the_call(server: Any) -> None:
+    es = ssekit.connect(server.url("/status/503"), retry_first=True, retry=0.05, min_retry=0.05)
+    start = time.monotonic()
+    with pytest.raises(TimeoutError):
+        es.open(timeout=0.5)
+    assert time.monotonic() - start < 5, "retries do not restart the clock"
+    es.close()
+
+
+def test_retries_exhausted_carries_the_last_failure(server: Any, key: str) -> None:
+    es = ssekit.connect(server.url(f"/status/503?key={key}"), retry_first=True, max_attempts=2, **FAST)
+    with pytest.raises(ssekit.RetriesExhausted) as err:
+        es.open()
+    assert isinstance(err.value.__cause__, ssekit.HTTPStatusError)
+    assert err.value.__cause__.status_code == 503
+
+
 def test_options_are_checked() -> None:
     with pytest.raises(TypeError):
         ssekit.connect("http://127.0.0.1:1/", no_such_option=1)
@@ -318,8 +348,13 @@ def test_pause_stops_reading_until_resume(server: Any) -> None:
         it = iter(es)
         next(it)
         es.pause()
-        time.sleep(0.1)  # at most one network read arrives after the pause
-        settled = es.metrics.events
+        # The pause takes effect once the loop has taken it (at most one
+        # read later): wait until the count stops moving.
+        settled = -1
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and es.metrics.events != settled:
+            settled = es.metrics.events
+            time.sleep(0.2)
         time.sleep(0.3)
         assert es.metrics.events == settled, "nothing is read while paused"
         es.resume()

@@ -112,6 +112,9 @@ def test_feed_takes_any_bytes_like_object() -> None:
     assert p.feed(memoryview(b"data: b\n\n"))[0].data == "b"
     with pytest.raises(TypeError):
         p.feed("data: c\n\n")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        p.feed(memoryview(b"d?a?t?a?:? ?x?\n?\n?")[::2])  # strided: not its bytes in a row
+    assert p.feed(memoryview(b"xxdata: d\n\n")[2:])[0].data == "d"
     assert p.last_event_id == ""
 
 

@@ -103,6 +103,27 @@ def test_the_interpreter_exits_cleanly_with_streams_open(server: Any) -> None:
         keep = asyncio.run(f())
         print("exiting", flush=True)
     """
+    # A headers function still running when the interpreter exits, and an
+    # atexit handler (registered before ssekit's) that opens a stream.
+    slow = """
+        import atexit, sys, time
+        def late():
+            import ssekit
+            with ssekit.connect(sys.argv[1].replace("/drop", "/events"), one_shot=True) as es:
+                print("late", len(list(es)), flush=True)
+        atexit.register(late)
+        import ssekit
+        def headers():
+            time.sleep(2.5)
+            return {}
+        s = ssekit.connect(sys.argv[1], headers=headers, retry_first=True)
+        s._start()
+        time.sleep(0.2)
+        print("exiting", flush=True)
+    """
+    r = python(slow, server.url("/drop?after=1&count=3"), timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["exiting", "late", "3"]
     for _ in range(3):
         r = python(code, server.url("/drop?after=1&count=-1&interval_ms=1"), timeout=30)
         assert r.returncode == 0, r.stderr

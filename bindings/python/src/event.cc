@@ -71,7 +71,7 @@ PyObject *event_json(PyObject *self, PyObject *) {
     Py_DECREF(json);
     if (loads == nullptr) return nullptr;
   }
-  return PyObject_CallOneArg(loads, reinterpret_cast<EventObject *>(self)->data);
+  return PyObject_CallFunctionObjArgs(loads, reinterpret_cast<EventObject *>(self)->data, nullptr);
 }
 
 PyObject *event_reduce(PyObject *self, PyObject *) {

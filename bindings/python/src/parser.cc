@@ -29,8 +29,10 @@ class Parser {
   // (events, code, message): code is 0 or the error that stopped parsing.
   py::tuple feed(py::buffer data) {
     py::buffer_info info = data.request();
-    if (info.ndim != 1 || info.itemsize != 1)
-      throw py::type_error("Parser.feed() takes bytes-like data of single bytes");
+    // A strided view (memoryview(b)[::2]) is not its bytes laid end to end.
+    if (info.ndim != 1 || info.itemsize != 1 || (info.size > 1 && info.strides[0] != 1))
+      throw py::type_error("Parser.feed() takes contiguous bytes-like data (bytes, bytearray, "
+                           "a contiguous memoryview)");
     const auto len = static_cast<size_t>(info.size);
     return run([&] { return ssekit_parser_feed(p_, info.ptr, len); });
   }

@@ -34,25 +34,27 @@ uint64_t g_next_id = 1;
 // GIL. g_in_hook counts hooks that passed that check.
 std::atomic<bool> g_exiting{false};
 std::atomic<int> g_in_hook{0};
-// Python threads between giving up the GIL and taking it back, and those
-// of them parked for good because the interpreter is exiting.
-std::atomic<int> g_unlocked{0};
-std::atomic<int> g_parked{0};
+bool finalizing() {
+#if PY_VERSION_HEX >= 0x030D0000
+  return Py_IsFinalizing() != 0;
+#else
+  return _Py_IsFinalizing() != 0;
+#endif
+}
 
-// Releases the GIL for its lifetime, like py::gil_scoped_release, but never
-// takes it back once the interpreter is exiting: the thread (a daemon
-// thread, the only kind still running then) parks until the process ends.
-// Taking the GIL during finalization would end the thread by unwinding
-// through this destructor, which aborts the process.
+// Releases the GIL for its lifetime, like py::gil_scoped_release, but does
+// not take it back once the interpreter is being finalized: the thread (a
+// daemon thread, the only kind still running then) parks until the
+// process ends. Taking the GIL then ends the thread by unwinding it, which
+// a noexcept destructor would turn into an abort; should finalization
+// begin between the check and the call, this one lets the unwinding pass.
 class Unlocked {
  public:
-  Unlocked() : state_(PyEval_SaveThread()) { ++g_unlocked; }
-  ~Unlocked() {
-    if (g_exiting.load()) {
-      ++g_parked;
+  Unlocked() : state_(PyEval_SaveThread()) {}
+  ~Unlocked() noexcept(false) {
+    if (finalizing()) {
       for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
     }
-    --g_unlocked;
     PyEval_RestoreThread(state_);
   }
   Unlocked(const Unlocked &) = delete;
@@ -157,6 +159,7 @@ class Stream {
     static const std::unordered_map<std::string, Setter> setters = {
         {"strict", ssekit_stream_set_strict},
         {"fail_first", ssekit_stream_set_fail_first},
+        {"reconnect", ssekit_stream_set_reconnect},
         {"dispatch_unterminated", ssekit_stream_set_dispatch_unterminated},
         {"dedupe", ssekit_stream_set_dedupe},
         {"redirect_headers", ssekit_stream_set_redirect_headers},
@@ -202,6 +205,7 @@ class Stream {
   // Any time: from the next connection on.
   void set_header(const std::string &name, const std::optional<std::string> &value) {
     ssekit_stream *s = live();
+    Use use(*this);
     int rc;
     {
       Unlocked nogil;
@@ -218,18 +222,25 @@ class Stream {
   }
   // The answer to a hook that returned DEFER: pairs to connect with, or
   // None to fail the stream.
+  // ValueError, after failing the attempt, for a header that cannot be sent.
   void resume_headers(const std::optional<std::vector<std::pair<std::string, std::string>>> &headers) {
-    ssekit_stream *s = live();
-    Unlocked nogil;
-    if (headers) {
-      for (const auto &h : *headers) {
-        if (ssekit_stream_set_header(s, h.first.c_str(), h.second.c_str()) != SSEKIT_OK) {
-          ssekit_stream_resume_headers(s, 0);
-          return;
+    if (s_ == nullptr) return;  // released while the function ran
+    ssekit_stream *s = s_;
+    Use use(*this);
+    const std::string *bad = nullptr;
+    {
+      Unlocked nogil;
+      if (headers) {
+        for (const auto &h : *headers) {
+          if (ssekit_stream_set_header(s, h.first.c_str(), h.second.c_str()) != SSEKIT_OK) {
+            bad = &h.first;
+            break;
+          }
         }
       }
+      ssekit_stream_resume_headers(s, headers && bad == nullptr ? 1 : 0);
     }
-    ssekit_stream_resume_headers(s, headers ? 1 : 0);
+    if (bad != nullptr) throw py::value_error("invalid header from the headers function: " + *bad);
   }
   py::object hook_error() {
     py::object e = hook_error_;
@@ -239,6 +250,7 @@ class Stream {
 
   void start() {
     ssekit_stream *s = live();
+    Use use(*this);
     int rc;
     {
       Unlocked nogil;
@@ -250,17 +262,19 @@ class Stream {
   void close() {
     if (s_ == nullptr) return;
     ssekit_stream *s = s_;
-    ++busy_;
-    {
-      Unlocked nogil;
-      ssekit_stream_close(s);
-    }
-    --busy_;
+    Use use(*this);
+    Unlocked nogil;
+    ssekit_stream_close(s);
   }
   // Never waits: for finalizers and interpreter exit. The handle is gone
   // afterwards.
   void release() {
-    if (s_ == nullptr || busy_ != 0) return;
+    if (s_ == nullptr) return;
+    if (busy_ != 0) {
+      release_pending_ = true;
+      return;
+    }
+    release_pending_ = false;
     // What the getters report from now on.
     for (int m = 0; m < kMetrics; ++m) metrics_[m] = ssekit_stream_metric(s_, m);
     last_id_ = last_event_id();
@@ -270,18 +284,21 @@ class Stream {
   bool restart() {
     if (s_ == nullptr) return false;
     ssekit_stream *s = s_;
+    Use use(*this);
     Unlocked nogil;
     return ssekit_stream_restart(s) == SSEKIT_OK;
   }
   void pause() {
     if (s_ == nullptr) return;
     ssekit_stream *s = s_;
+    Use use(*this);
     Unlocked nogil;
     ssekit_stream_pause(s);
   }
   void resume() {
     if (s_ == nullptr) return;
     ssekit_stream *s = s_;
+    Use use(*this);
     Unlocked nogil;
     ssekit_stream_resume(s);
   }
@@ -379,7 +396,6 @@ class Stream {
           builder_.set_pending_retry(it->value);
           break;
         case SSEKIT_ITEM_OPEN:
-          // A new connection: a retry field of the last one is not this one's.
           control = py::make_tuple("open", ssekit_response_status(it->response),
                                    header_list(it->response));
           break;
@@ -454,6 +470,22 @@ class Stream {
   py::str last_id_ = py::str("");
   uint64_t id_ = 0;
   int busy_ = 0;  // calls in progress without the GIL that use s_
+  bool release_pending_ = false;
+
+  // Held by a method that uses s_ without the GIL: a release() meanwhile
+  // (another thread, a finalizer) happens when the last such call ends.
+  class Use {
+   public:
+    explicit Use(Stream &s) : s_(s) { ++s_.busy_; }
+    ~Use() {
+      if (--s_.busy_ == 0 && s_.release_pending_) s_.release();
+    }
+    Use(const Use &) = delete;
+    Use &operator=(const Use &) = delete;
+
+   private:
+    Stream &s_;
+  };
   ssekit_batch *batch_ = nullptr;
   size_t cursor_ = 0;
   EventBuilder builder_;
@@ -471,11 +503,11 @@ class Stream {
 void release_all() {
   g_exiting = true;
   {
-    // Without Unlocked: this thread must come back.
-    PyThreadState *state = PyEval_SaveThread();
-    for (int i = 0; i < 200 && (g_in_hook.load() != 0 || g_unlocked.load() != g_parked.load()); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    PyEval_RestoreThread(state);
+    // A hook already in Python must be out before finalization, or taking
+    // the GIL back there would end the loop thread. As for non-daemon
+    // threads, there is no time limit.
+    Unlocked nogil;
+    while (g_in_hook.load() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   for (auto &entry : g_streams) entry.second->release();
 }
@@ -511,11 +543,7 @@ void register_stream(py::module_ &m) {
   m.def("_release_all", &release_all);
   // In a fork child no thread of the parent's exists, not even one that
   // was waiting for the GIL in a hook.
-  m.def("_after_fork", [] {
-    g_in_hook = 0;
-    g_unlocked = 0;
-    g_parked = 0;
-  });
+  m.def("_after_fork", [] { g_in_hook = 0; });
 }
 
 }  // namespace ssekit_py

@@ -103,8 +103,9 @@ def connect(url: str, **options: Any) -> EventSource:
     though pings may have).
 
     One-shot streams (LLM answers): ``one_shot=True`` (the end of the body
-    finishes the iteration instead of reconnecting), ``done="[DONE]"`` (an
-    event with this data ends it), ``dispatch_unterminated``.
+    finishes the iteration, and a failure is raised instead of sending the
+    request again), ``done="[DONE]"`` (an event with this data ends it),
+    ``dispatch_unterminated``.
 
     Safety: ``max_line`` and ``max_event`` (bytes), ``max_redirects``,
     ``redirect_headers`` (forward non-credential headers to other origins),

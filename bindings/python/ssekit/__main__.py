@@ -148,21 +148,12 @@ def _run_url(args: argparse.Namespace, printer: _Printer) -> int:
                                     + (f", HTTP {e.status_code}" if e.status_code else "")
                                     + (f"); will_retry=1, retry_ms={int((e.retry_after or 0) * 1000)}"
                                        if e.will_retry else "); will_retry=0"), file=sys.stderr))
-    if args.no_reconnect:
-        def stop(e: SSEError) -> None:
-            if e.will_retry:
-                es.close()
-                stop.error = e  # type: ignore[attr-defined]
-        es.on_error(stop)
     status = OK
     try:
         with es:
             for ev in es:
                 if not printer.event(ev):
                     break
-        err: Optional[SSEError] = getattr(stop, "error", None) if args.no_reconnect else None
-        if err is not None:
-            status = _fail(args.url, str(err), FAILED)
     except (HTTPStatusError, ContentTypeError, TLSError) as e:
         status = _fail(args.url, str(e) if not e.status_code or str(e.status_code) in str(e)
                        else f"{e} (HTTP {e.status_code})", FAILED)

@@ -138,7 +138,10 @@ def make_stream(url: str, opts: Mapping[str, Any]) -> Tuple[_ssekit.Stream, Opti
         if opts.get(key) is not None:
             s.set_str(cname, str(opts[key]))
     if opts.get("one_shot"):
+        # One answer to one request: its end finishes the stream, and a
+        # failure is raised instead of sending the request again.
         s.set_u64("on_end", 1)
+        s.set_flag("reconnect", False)
     # connect() reports a failing first attempt at once unless asked not to.
     s.set_flag("fail_first", not opts.get("retry_first", False))
     verify = opts.get("verify", True)

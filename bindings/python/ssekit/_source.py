@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import threading
+import time
 import weakref
 from typing import (
     Any,
@@ -95,6 +96,7 @@ class _Base:
         self._deferred_names: List[str] = []
         # What an async headers function raised, for the HOOK error it causes.
         self._hook_failure: Optional[BaseException] = None
+        self._last_retried: Optional[SSEError] = None
         if headers_fn is not None:
             self._stream.set_headers_hook(_hook(weakref.ref(self), headers_fn))
 
@@ -205,13 +207,17 @@ class _Base:
         raise TypeError("an async headers function needs ssekit.aconnect()")
 
     def _resume_headers(self, pairs: Optional[List[Tuple[str, str]]]) -> None:
-        if pairs is not None:
-            names = {n.lower() for n, _ in pairs}
-            for old in self._deferred_names:
-                if old.lower() not in names:
-                    self._stream.set_header(old, None)
-            self._deferred_names = [n for n, _ in pairs]
-        self._stream.resume_headers(pairs)
+        try:
+            if pairs is not None:
+                names = {n.lower() for n, _ in pairs}
+                for old in self._deferred_names:
+                    if old.lower() not in names:
+                        self._stream.set_header(old, None)
+                self._deferred_names = [n for n, _ in pairs]
+            self._stream.resume_headers(pairs)
+        except ValueError as e:  # the attempt failed; its HOOK error says why
+            self._hook_failure = e
+            self._stream.resume_headers(None)
 
     def _handle(self, control: Tuple[Any, ...]) -> bool:
         """Applies one non-event item; True when the stream is over."""
@@ -238,7 +244,10 @@ class _Base:
                     err.args = (err.message,)
             if err.will_retry:
                 self._state = ReadyState.CONNECTING
+                self._last_retried = err
             else:
+                if err.code == _errors.E_RETRIES_EXHAUSTED and self._last_retried is not None:
+                    err.__cause__ = self._last_retried
                 self._final = err
                 self._state = ReadyState.CLOSED
             for on_error in list(self._on_error):
@@ -294,8 +303,10 @@ class EventSource(_Base):
         self._start()
         if self._response is not None:
             return self
+        deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            events, control = self._stream.take(-1.0 if timeout is None else timeout)
+            left = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
+            events, control = self._stream.take(left)
             if events:  # cannot precede "open"; kept for the iterator anyway
                 self._pending.extend(events)
             if control is None:
@@ -514,12 +525,17 @@ class AsyncEventSource(_Base):
         self._state = ReadyState.CLOSED
         self._pending = []
         waiter = self._waiter
-        if waiter is not None and self._loop is not None:
+        loop = self._loop
+        if waiter is not None and loop is not None:
+            fd = self._stream.fd()
+
             def wake() -> None:
+                if fd >= 0:
+                    loop.remove_reader(fd)
                 if not waiter.done():
                     waiter.set_result(None)
 
-            self._loop.call_soon_threadsafe(wake)
+            loop.call_soon_threadsafe(wake)
         self._stream.release()
 
     def restart(self) -> None:
