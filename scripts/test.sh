@@ -38,11 +38,11 @@ step "dependencies"
 bash scripts/install-deps.sh
 
 step "build (warnings are errors)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DSSEKIT_WERROR=ON >/dev/null
-cmake --build build -j"$jobs"
+cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DSSEKIT_WERROR=ON >/dev/null
+cmake --build build-release -j"$jobs"
 
 step "test suite"
-run_ctest --test-dir build -j"$jobs" --output-on-failure
+run_ctest --test-dir build-release -j"$jobs" --output-on-failure
 
 # The Python package, built as users get it (sdist, then a wheel from it),
 # and its pytest suite; each test counts once in the totals.
