@@ -359,3 +359,11 @@ test('read timeout reconnects a stalled stream', async () => {
   assert.equal(ev.code, 'SSEKIT_E_READ_TIMEOUT')
   assert.equal(ev.willRetry, true)
 })
+
+test('the proxy option sends the request through the proxy', async () => {
+  // The test server routes absolute-form targets by path: it can be the proxy.
+  const es = new EventSource('http://stream.example.invalid/echo?via=proxy', {proxy: server.base})
+  const [target] = await collect(es, ['target'], (e) => e.length === 1)
+  es.close()
+  assert.equal(target.data, 'http://stream.example.invalid/echo?via=proxy')
+})
