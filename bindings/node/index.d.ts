@@ -203,6 +203,8 @@ export interface ConnectInit extends EventSourceInit {
   onOpen?: (response: {status: number; headers: Headers}) => void
   /** Called for every error, also those a reconnect follows. */
   onError?: (error: SSEError) => void
+  /** Called with the text of every comment line (keep-alives). */
+  onComment?: (text: string) => void
 }
 
 /** The stream as an async iterable; breaking out of a for await closes it. */

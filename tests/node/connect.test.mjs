@@ -131,3 +131,13 @@ test('a slow consumer still gets every event, in order', async () => {
   }
   assert.equal(next, n + 1)
 })
+
+test('onComment sees keep-alive comments', async () => {
+  const comments = []
+  const got = []
+  for await (const ev of connect(server.url('/events?count=4&comment_every=2'), {oneShot: true, onComment: (t) => comments.push(t)})) {
+    got.push(ev.data)
+  }
+  assert.equal(got.length, 4)
+  assert.deepEqual(comments, ['keep-alive', 'keep-alive'])
+})

@@ -65,6 +65,7 @@ class EventStream {
     this._readyState = 0
     this._onOpen = typeof init?.onOpen === 'function' ? init.onOpen : null
     this._onError = typeof init?.onError === 'function' ? init.onError : null
+    this._onComment = typeof init?.onComment === 'function' ? init.onComment : null
     this._id = 0
     this._signal = init?.signal ?? undefined
     this._onAbort = null
@@ -187,7 +188,16 @@ class EventStream {
     }
   }
 
-  _comment() {}
+  // Comments (keep-alives), for callers that watch the connection's health.
+  _comment(text) {
+    if (this._onComment === null || this._id === 0) return
+    try {
+      this._onComment(text)
+    } catch (err) {
+      report(err)
+    }
+  }
+
   _retry() {}
   _state(s) { if (this._id !== 0) this._readyState = s }
 
