@@ -1,6 +1,7 @@
 // Per-environment state: the queue every stream of the environment delivers
 // to, the ThreadSafeFunction that wakes the JS thread once per batch, and
-// keeping the process alive while a stream is open.
+// keeping the process alive while a stream is open. Everything here runs on
+// the environment's JS thread, except OnReady (the loop thread).
 #include <cstdint>
 
 #include "addon.h"
