@@ -101,8 +101,12 @@ export interface EventSourceInit {
   lastEventId?: string
   /** Also send the last event ID as this query parameter. */
   lastEventIdParam?: string
-  /** The backoff; false: no reconnect after a failure. */
+  /** The backoff; false: the request is never sent again (any failure,
+   * and the end of the body, end the stream). */
   reconnect?: ReconnectOptions | false
+  /** Until a connection has opened, any failure ends the stream instead of
+   * reconnecting (a wrong host or a 401 is reported at once). */
+  failFirst?: boolean
   /** Every status but 200 fails the stream, as in browsers (EventSource's
    * default); false retries 5xx, 408 and 429 (connect()'s default). */
   strict?: boolean

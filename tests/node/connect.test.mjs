@@ -141,3 +141,24 @@ test('onComment sees keep-alive comments', async () => {
   assert.equal(got.length, 4)
   assert.deepEqual(comments, ['keep-alive', 'keep-alive'])
 })
+
+test('reconnect: false never sends the request again', async () => {
+  await fetch(server.url('/_reset'))
+  const got = []
+  await assert.rejects(async () => {
+    for await (const ev of connect(server.url('/drop?after=2'), {reconnect: false})) got.push(ev.data)
+  }, (err) => err instanceof SSEError && err.code === 'SSEKIT_E_NETWORK')
+  assert.deepEqual(got, ['event 1', 'event 2'])
+  await sleep(200)
+  assert.equal((await requests(server, '/drop')).length, 1)
+})
+
+test('failFirst reports a failing first attempt at once', async () => {
+  await fetch(server.url('/_reset'))
+  const seen = []
+  await assert.rejects(async () => {
+    for await (const ev of connect(server.url('/status/503'), {failFirst: true, onError: (e) => seen.push(e.status)})) void ev
+  }, (err) => err.status === 503)
+  assert.deepEqual(seen, [503])
+  assert.equal((await requests(server, '/status/503')).length, 1)
+})

@@ -58,7 +58,8 @@ function nativeOptions(init, defaults) {
   if (init.lastEventId !== undefined && init.lastEventId !== null) o.lastEventId = String(init.lastEventId)
   const r = init.reconnect
   if (r === false) {
-    o.maxAttempts = 1
+    // The request is never sent again (an LLM answer to a POST).
+    o.reconnect = false
   } else if (r !== undefined && r !== null && typeof r === 'object') {
     for (const [k, nk] of Object.entries(reconnectKeys)) {
       if (r[k] !== undefined) o[nk] = number(`reconnect.${k}`, r[k])
@@ -70,6 +71,7 @@ function nativeOptions(init, defaults) {
   for (const k of strings) if (init[k] !== undefined && init[k] !== null) o[k] = String(init[k])
   if (init.strict !== undefined) o.strict = Boolean(init.strict)
   if (init.oneShot !== undefined) o.oneShot = Boolean(init.oneShot)
+  if (init.failFirst !== undefined) o.failFirst = Boolean(init.failFirst)
   if (init.doneSentinel !== undefined && init.doneSentinel !== null && init.doneSentinel !== false) {
     o.doneSentinel = init.doneSentinel === true ? '[DONE]' : String(init.doneSentinel)
   }

@@ -130,6 +130,12 @@ void Configure(Napi::Env env, ssekit_stream *s, const Napi::Object &o) {
   for (const auto &f : flags) {
     if (Has(o, f.key)) Check(env, f.set(s, Flag(o, f.key) ? 1 : 0), f.key);
   }
+  if (Has(o, "reconnect")) {
+    Check(env, ssekit_stream_set_reconnect(s, Flag(o, "reconnect") ? 1 : 0), "reconnect");
+  }
+  if (Has(o, "failFirst")) {
+    Check(env, ssekit_stream_set_fail_first(s, Flag(o, "failFirst") ? 1 : 0), "failFirst");
+  }
   if (Has(o, "oneShot")) {
     Check(env,
           ssekit_stream_set_on_end(s, Flag(o, "oneShot") ? SSEKIT_END_FINISH : SSEKIT_END_RECONNECT),
