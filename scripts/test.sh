@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test suite: the C++ and C API suites,
 # the C++ header, the CLI and server suites, interop against real server
-# libraries, the Python package (built as an sdist and a wheel from it);
-# then the client suites again on the portable loop (curl_multi_poll, what
-# macOS wheels and Node addons run), the whole suite under ASan+UBSan, the
-# client under TSan, and a short libFuzzer run.
+# libraries, the Python package (built as an sdist and a wheel from it) and
+# the Node package; then the client suites again on the portable loop
+# (curl_multi_poll, what macOS wheels and Node addons run), the whole suite
+# under ASan+UBSan, the client under TSan, and a short libFuzzer run.
 # Installs what it needs first (scripts/install-deps.sh).
 #
 #   scripts/test.sh            # everything, as CI runs it
@@ -59,6 +59,23 @@ if [ "$pyrc" -ne 0 ]; then
   [ -n "$pyfail" ] || failed=$((failed + 1))
   summary
   exit "$pyrc"
+fi
+
+# The Node package: the addon built from this checkout with node-gyp
+# (Node-API headers from npm), and its node:test suite.
+step "Node binding"
+nodelog=$(mktemp)
+noderc=0
+JOBS="$jobs" bash scripts/test-node.sh 2>&1 | tee "$nodelog" || noderc=$?
+nodepass=$(sed -n 's/^ℹ pass \([0-9][0-9]*\)$/\1/p' "$nodelog" | tail -n 1)
+nodefail=$(sed -n 's/^ℹ fail \([0-9][0-9]*\)$/\1/p' "$nodelog" | tail -n 1)
+rm -f "$nodelog"
+passed=$((passed + ${nodepass:-0}))
+failed=$((failed + ${nodefail:-0}))
+if [ "$noderc" -ne 0 ]; then
+  [ -n "$nodefail" ] && [ "$nodefail" -ne 0 ] || failed=$((failed + 1))
+  summary
+  exit "$noderc"
 fi
 
 if [ -n "${SSEKIT_QUICK:-}" ]; then
