@@ -1,5 +1,6 @@
-// Hooks that answer later, from another thread: the auth hook after a
-// 401/403, and the headers hook before a connection attempt.
+// Answers that come later, from another thread: the auth hook's after a
+// 401/403, the headers hook's before a connection attempt, and the
+// consumer's ack of an error before its reconnect.
 #include "stream.h"
 
 #include "http.h"
@@ -60,6 +61,20 @@ int Stream::resume_headers(bool proceed) {
       return;
     }
     self->start_hop();
+  });
+  return SSEKIT_OK;
+}
+
+int Stream::ack_error() {
+  if (closing() || state() == SSEKIT_STATE_CLOSED) return SSEKIT_E_STATE;
+  auto self = shared_from_this();
+  loop_.post([self] {
+    if (self->stopped_ || self->closing() || !self->retry_held_) return;
+    self->retry_held_ = false;
+    if (self->retry_due_) {
+      self->retry_due_ = false;
+      self->connect();
+    }
   });
   return SSEKIT_OK;
 }

@@ -53,6 +53,9 @@ struct RetryPolicy {
   // (with SSEKIT_OK under SSEKIT_END_FINISH): the request is never sent
   // again. For answers to a POST that must not be repeated.
   bool reconnect = true;
+  // A reconnect announced by an error waits until the consumer acked it
+  // (and its delay passed).
+  bool ack_errors = false;
   int on_end = SSEKIT_END_RECONNECT;
 };
 

@@ -335,9 +335,12 @@ void Stream::connect() {
   bump(attempts_);
 
   status_ = 0;
-  // A restart ends a wait for a deferred auth or headers answer.
+  // A restart ends a wait for a deferred auth or headers answer, or for
+  // the consumer's ack of an error.
   auth_waiting_ = false;
   headers_waiting_ = false;
+  retry_held_ = false;
+  retry_due_ = false;
   hop_ = start_;
   hops_ = 0;
   all_permanent_ = true;
@@ -645,8 +648,16 @@ void Stream::decide_after(Failure f) {
       set_state(SSEKIT_STATE_CONNECTING);
       if (!closing()) report(f, true, d.delay_ms, d.code);
       if (closing()) return;
+      // With ack_errors, the consumer must have seen the error first: an
+      // EventSource closed from its onerror never reconnects.
+      retry_held_ = opts_.retry.ack_errors;
+      retry_due_ = false;
       retry_timer_ = loop_.add_timer(d.delay_ms, [this] {
         retry_timer_.second = 0;
+        if (retry_held_) {
+          retry_due_ = true;
+          return;
+        }
         connect();
       });
       return;

@@ -94,6 +94,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
   int defer_auth();
   // Any thread: after defer_auth, reconnect now (retry) or fail.
   int resume_auth(bool retry);
+  // Any thread: the consumer saw the last error; its reconnect may go.
+  int ack_error();
   // The headers hook only (loop thread): answer later, with resume_headers.
   int defer_headers();
   // Any thread: after defer_headers, connect now (proceed) or fail.
@@ -215,6 +217,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
   bool headers_deferred_ = false;
   bool headers_waiting_ = false;
   HeaderList hook_headers_;  // what a deferring headers hook added at once
+  bool retry_held_ = false;  // a reconnect waits for ack_error
+  bool retry_due_ = false;   // and its delay has passed
   Failure auth_failure_;
   bool paused_ = false;
   bool queue_paused_ = false;  // the queue is over its bounds

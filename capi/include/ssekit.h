@@ -610,6 +610,14 @@ SSEKIT_EXTERN int ssekit_stream_set_fail_first(ssekit_stream *s, int on);
  * that a retry would ask for, and pay for, twice. Default 1. Any thread,
  * before ssekit_stream_start() (later: SSEKIT_E_STATE). */
 SSEKIT_EXTERN int ssekit_stream_set_reconnect(ssekit_stream *s, int on);
+/* on non-zero: after an error that will retry, the stream reconnects only
+ * once its delay has passed and ssekit_stream_ack_error() was called. For
+ * queue consumers, which see an error later than it happened: a binding
+ * acks after its error handlers ran, so that one that closed the stream
+ * there (an EventSource's onerror) is never followed by another request.
+ * Off by default. Any thread, before ssekit_stream_start() (later:
+ * SSEKIT_E_STATE). */
+SSEKIT_EXTERN int ssekit_stream_set_ack_errors(ssekit_stream *s, int on);
 /* Timeouts in milliseconds, 0 for none. Connect: default 30000. Read (no
  * byte, comments included, for that long drops the connection and
  * reconnects with SSEKIT_E_READ_TIMEOUT): default 0, set it when the server
@@ -788,6 +796,11 @@ SSEKIT_EXTERN int ssekit_stream_defer_headers(ssekit_stream *s);
  * stream waits asks the hook again. Any thread, also from a callback;
  * never waits: the loop thread acts on it. */
 SSEKIT_EXTERN int ssekit_stream_resume_headers(ssekit_stream *s, int proceed);
+/* With ack_errors: the consumer has seen the stream's last error, and the
+ * reconnect it announced may go ahead (at once if its delay has passed).
+ * SSEKIT_E_STATE on a closed stream. Any thread, also from a callback;
+ * never waits: the loop thread acts on it. */
+SSEKIT_EXTERN int ssekit_stream_ack_error(ssekit_stream *s);
 
 /* Starts connecting. SSEKIT_E_STATE if already started. Any thread, once
  * the setters have returned (none may run meanwhile); it does not wait for

@@ -279,6 +279,17 @@ SSEKIT_EXTERN int ssekit_stream_set_fail_first(ssekit_stream *s, int on) {
   });
 }
 
+SSEKIT_EXTERN int ssekit_stream_set_ack_errors(ssekit_stream *s, int on) {
+  return configure(s, [&](ssekit_stream &st) {
+    st.opts.retry.ack_errors = on != 0;
+    return SSEKIT_OK;
+  });
+}
+
+SSEKIT_EXTERN int ssekit_stream_ack_error(ssekit_stream *s) {
+  return control(s, [](ssekit::Stream &st) { return st.ack_error(); });
+}
+
 SSEKIT_EXTERN int ssekit_stream_set_reconnect(ssekit_stream *s, int on) {
   return configure(s, [&](ssekit_stream &st) {
     st.opts.retry.reconnect = on != 0;

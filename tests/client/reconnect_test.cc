@@ -466,5 +466,34 @@ TEST_F(ReconnectTest, WithoutReconnectADroppedAnswerIsNeverRequestedAgain) {
   EXPECT_EQ(server().Requests("/drop").size(), 1u);
 }
 
+TEST_F(ReconnectTest, WithAckErrorsAReconnectWaitsForTheAck) {
+  Recorder rec;
+  StreamPtr s = NewStream(Url("/drop?after=1&key=" + Key()), rec);
+  ASSERT_EQ(ssekit_stream_set_ack_errors(s.get(), 1), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(rec.WaitErrors(1));
+  // The delay (10 to 20 ms here) passes; without the ack nothing goes out.
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(server().Requests("/drop").size(), 1u);
+  EXPECT_EQ(ssekit_stream_state(s.get()), SSEKIT_STATE_CONNECTING);
+  ASSERT_EQ(ssekit_stream_ack_error(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(PollUntil([&] { return server().Requests("/drop").size() == 2; }));
+  ASSERT_EQ(ssekit_stream_close(s.get()), SSEKIT_OK);
+}
+
+TEST_F(ReconnectTest, WithAckErrorsAStreamClosedBeforeTheAckNeverReconnects) {
+  Recorder rec;
+  StreamPtr s = NewStream(Url("/drop?after=1&key=" + Key()), rec);
+  ASSERT_EQ(ssekit_stream_set_ack_errors(s.get(), 1), SSEKIT_OK);
+  // What an EventSource's onerror does: close, and no ack follows.
+  rec.error_hook = [](Recorder& r, const RecError&) { ssekit_stream_close(r.stream()); };
+  ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(rec.WaitClosed());
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_EQ(server().Requests("/drop").size(), 1u);
+  EXPECT_EQ(rec.Get(&Recorder::closed), std::vector<int>{SSEKIT_E_CLOSED});
+  EXPECT_EQ(ssekit_stream_ack_error(s.get()), SSEKIT_E_STATE);
+}
+
 }  // namespace
 }  // namespace ssekit_test
