@@ -362,3 +362,20 @@ def test_pause_stops_reading_until_resume(server: Any) -> None:
         while es.metrics.events <= settled and time.monotonic() < deadline:
             next(it)
         assert es.metrics.events > settled
+
+
+def test_close_in_on_error_is_never_followed_by_another_request(server: Any, key: str) -> None:
+    es = ssekit.connect(server.url(f"/drop?after=1&key={key}"), retry=0.0, min_retry=0.0)
+    errors: List[ssekit.SSEError] = []
+
+    @es.on_error
+    def on_error(e: ssekit.SSEError) -> None:
+        errors.append(e)
+        time.sleep(0.3)  # a slow handler: the reconnect delay (0) passes meanwhile
+        es.close()
+
+    with es:
+        assert [e.id for e in es] == ["1"]
+    time.sleep(0.2)
+    assert len(errors) == 1 and errors[0].will_retry
+    assert len(server.requests(key)) == 1

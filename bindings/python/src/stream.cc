@@ -160,6 +160,7 @@ class Stream {
         {"strict", ssekit_stream_set_strict},
         {"fail_first", ssekit_stream_set_fail_first},
         {"reconnect", ssekit_stream_set_reconnect},
+        {"ack_errors", ssekit_stream_set_ack_errors},
         {"dispatch_unterminated", ssekit_stream_set_dispatch_unterminated},
         {"dedupe", ssekit_stream_set_dedupe},
         {"redirect_headers", ssekit_stream_set_redirect_headers},
@@ -287,6 +288,14 @@ class Stream {
     Use use(*this);
     Unlocked nogil;
     return ssekit_stream_restart(s) == SSEKIT_OK;
+  }
+  // The error handlers ran and left the stream open: it may reconnect.
+  void ack_error() {
+    if (s_ == nullptr) return;
+    ssekit_stream *s = s_;
+    Use use(*this);
+    Unlocked nogil;
+    ssekit_stream_ack_error(s);
   }
   void pause() {
     if (s_ == nullptr) return;
@@ -534,6 +543,7 @@ void register_stream(py::module_ &m) {
       .def("release", &Stream::release)
       .def("restart", &Stream::restart)
       .def("pause", &Stream::pause)
+      .def("ack_error", &Stream::ack_error)
       .def("resume", &Stream::resume)
       .def("state", &Stream::state)
       .def("metric", &Stream::metric)

@@ -142,6 +142,10 @@ def make_stream(url: str, opts: Mapping[str, Any]) -> Tuple[_ssekit.Stream, Opti
         # failure is raised instead of sending the request again.
         s.set_u64("on_end", 1)
         s.set_flag("reconnect", False)
+    # The consumer sees an error after the loop moved on: the reconnect
+    # waits for its ack (after the on_error handlers), so a close() there
+    # is never followed by another request.
+    s.set_flag("ack_errors", True)
     # connect() reports a failing first attempt at once unless asked not to.
     s.set_flag("fail_first", not opts.get("retry_first", False))
     verify = opts.get("verify", True)

@@ -250,8 +250,12 @@ class _Base:
                     err.__cause__ = self._last_retried
                 self._final = err
                 self._state = ReadyState.CLOSED
-            for on_error in list(self._on_error):
-                on_error(err)
+            try:
+                for on_error in list(self._on_error):
+                    on_error(err)
+            finally:
+                if err.will_retry and not self._closed:
+                    self._stream.ack_error()
         elif kind == "closed":
             self._closed = True
             self._state = ReadyState.CLOSED
