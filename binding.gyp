@@ -19,6 +19,9 @@
         'NAPI_VERSION=8',
         'NODE_ADDON_API_DISABLE_DEPRECATED',
         'NAPI_CPP_EXCEPTIONS',
+        # A JavaScript exception that cannot be thrown (a worker being
+        # terminated) is dropped instead of aborting the process.
+        'NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS',
         # The C API checks its header against the project's version: the
         # package's version is that version.
         "SSEKIT_CMAKE_VERSION_NUM=<!(node -p \"require('./package.json').version.split('.').reduce((a, v) => a * 256 + Number(v), 0)\")",

@@ -162,3 +162,18 @@ test('failFirst reports a failing first attempt at once', async () => {
   assert.deepEqual(seen, [503])
   assert.equal((await requests(server, '/status/503')).length, 1)
 })
+
+test('next() calls made before the previous one settled are answered in order', async () => {
+  const it = connect(server.url('/events?count=3&end=hang'))[Symbol.asyncIterator]()
+  const results = await Promise.all([it.next(), it.next(), it.next()])
+  assert.deepEqual(results.map((r) => r.value.data), ['event 1', 'event 2', 'event 3'])
+  await it.return()
+})
+
+test('close() from onError ends the loop without an error', async () => {
+  const stream = connect(server.url('/status/404'), {onError: () => stream.close()})
+  const got = []
+  for await (const ev of stream) got.push(ev)
+  assert.deepEqual(got, [])
+  assert.equal(stream.readyState, 2)
+})

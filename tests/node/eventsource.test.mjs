@@ -188,6 +188,28 @@ test('close() inside onerror stops the reconnect', async () => {
   assert.equal((await requests(server, '/drop')).length, 1)
 })
 
+test('close() inside a slow onerror stops a reconnect whose delay already passed', async () => {
+  await fetch(server.url('/_reset'))
+  // retry 0: the loop thread's delay (the 10 ms floor) ends long before
+  // this busy onerror does; the reconnect waits for the listeners anyway.
+  const es = new EventSource(server.url('/drop?after=1'), {
+    ...fast, reconnect: {initialDelay: 0, minDelay: 10, maxDelay: 10},
+  })
+  let errors = 0
+  await new Promise((resolve) => {
+    es.onerror = () => {
+      errors++
+      const until = performance.now() + 300
+      while (performance.now() < until) {}
+      es.close()
+      resolve()
+    }
+  })
+  await sleep(300)
+  assert.equal(errors, 1)
+  assert.equal((await requests(server, '/drop')).length, 1)
+})
+
 for (const [name, path, status, code] of [
   ['204', '/204', 204, 'SSEKIT_E_HTTP_STATUS'],
   ['another status', '/status/500', 500, 'SSEKIT_E_HTTP_STATUS'],

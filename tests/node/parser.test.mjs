@@ -82,6 +82,29 @@ test('an exception thrown by a Parser callback comes out of feed()', () => {
   assert.deepEqual(seen, ['b'])
 })
 
+test('a Parser may not be fed again from its own callbacks', () => {
+  const seen = []
+  const p = new Parser({onEvent: (e) => {
+    seen.push(e.data)
+    p.feed('data: nested\n\n')
+  }})
+  assert.throws(() => p.feed('data: a\n\ndata: b\n\n'), /own callbacks/)
+  assert.deepEqual(seen, ['a'])
+})
+
+test('a buffer transferred away by a callback does not change what feed() parses', () => {
+  const bytes = new TextEncoder().encode('data: one\n\n' + 'data: two\n\n'.repeat(1000))
+  const seen = []
+  const p = new Parser({onEvent: (e) => {
+    // Detaches bytes.buffer while feed() is still parsing it.
+    if (seen.length === 0) structuredClone(bytes.buffer, {transfer: [bytes.buffer]})
+    seen.push(e.data)
+  }})
+  p.feed(bytes)
+  assert.equal(seen.length, 1001)
+  assert.deepEqual([seen[0], seen[1000]], ['one', 'two'])
+})
+
 test('parse() returns the events of a complete stream and drops an unterminated one', () => {
   assert.deepEqual(parse('event: a\ndata: 1\n\ndata: 2'), [{type: 'a', data: '1', lastEventId: ''}])
 })

@@ -101,3 +101,28 @@ test('process.exit() from a listener inside a worker ends only that worker', asy
   es.close()
   assert.equal(got[0].data, 'event 1')
 })
+
+test('terminating workers while their streams deliver never takes the process down', async () => {
+  const source = `
+    const {EventSource} = require('ssekit')
+    const {workerData, parentPort} = require('node:worker_threads')
+    for (let i = 0; i < 3; i++) new EventSource(workerData.url).onmessage = () => {}
+    parentPort.postMessage('up')
+  `
+  const url = server.url('/events?count=-1&interval_ms=1')
+  for (let i = 0; i < 20; i++) {
+    await Promise.all([0, 1].map(async () => {
+      const w = new Worker(source, {eval: true, workerData: {url}})
+      await new Promise((resolve) => w.once('message', resolve))
+      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 30))
+      await w.terminate()
+    }))
+  }
+  // Still alive, and the main thread's streams still work.
+  const es = new EventSource(server.url('/events?count=2'))
+  const got = await new Promise((resolve) => {
+    const seen = []
+    es.onmessage = (e) => { seen.push(e.data); if (seen.length === 2) { es.close(); resolve(seen) } }
+  })
+  assert.deepEqual(got, ['event 1', 'event 2'])
+})

@@ -54,6 +54,7 @@ class EventStream {
     this._tail = 0
     this._waiter = null
     this._reject = null
+    this._queued = []  // further next() calls made before the first settled
     this._failure = null
     this._ended = false
     this._paused = false
@@ -98,6 +99,10 @@ class EventStream {
       return Promise.reject(err)
     }
     if (this._ended) return Promise.resolve(DONE)
+    if (this._waiter !== null) {
+      // A next() before the previous one settled waits for its turn.
+      return new Promise((resolve, reject) => this._queued.push([resolve, reject]))
+    }
     return new Promise((resolve, reject) => {
       this._waiter = resolve
       this._reject = reject
@@ -168,23 +173,32 @@ class EventStream {
 
   _flush() {
     this._flushQueued = false
-    const resolve = this._waiter
-    if (resolve === null) return
-    if (this._head < this._tail) {
-      this._waiter = null
-      this._reject = null
-      resolve({value: this._take(), done: false})
-    } else if (this._failure !== null) {
-      const reject = this._reject
-      const err = this._failure
-      this._failure = null
-      this._waiter = null
-      this._reject = null
-      reject(err)
-    } else if (this._ended) {
-      this._waiter = null
-      this._reject = null
-      resolve(DONE)
+    for (;;) {
+      const resolve = this._waiter
+      if (resolve === null) return
+      if (this._head < this._tail) {
+        this._waiter = null
+        this._reject = null
+        resolve({value: this._take(), done: false})
+      } else if (this._failure !== null) {
+        const reject = this._reject
+        const err = this._failure
+        this._failure = null
+        this._ended = true
+        this._waiter = null
+        this._reject = null
+        reject(err)
+      } else if (this._ended) {
+        this._waiter = null
+        this._reject = null
+        resolve(DONE)
+      } else {
+        return
+      }
+      const queued = this._queued.shift()
+      if (queued === undefined) return
+      this._waiter = queued[0]
+      this._reject = queued[1]
     }
   }
 
@@ -226,7 +240,11 @@ class EventStream {
         report(err)
       }
     }
-    if (!detail.willRetry) this._failure = new SSEError(detail)
+    // close() from inside onError ends the loop without an error, and
+    // the reconnect waits for the ack, so it never happens then.
+    if (this._id === 0) return
+    if (detail.willRetry) runtime.native.ackError(this._id)
+    else this._failure = new SSEError(detail)
   }
 
   _closed() {

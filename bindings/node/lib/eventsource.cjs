@@ -131,8 +131,11 @@ class EventSource extends Base {
       this._headersError = undefined
     }
     const list = this._listeners.get('error')
-    if (list === undefined || list.length === 0) return
-    this._listeners.dispatch('error', list, this, new ErrorEvent(this, detail, performance.now()))
+    if (list !== undefined && list.length !== 0) {
+      this._listeners.dispatch('error', list, this, new ErrorEvent(this, detail, performance.now()))
+    }
+    // The reconnect waits for this, so a close() above prevents it.
+    if (detail.willRetry && this._id !== 0) runtime.native.ackError(this._id)
   }
 
   _closed() {

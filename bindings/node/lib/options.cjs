@@ -28,6 +28,11 @@ const flags = ['dispatchUnterminated', 'dedupe', 'redirectHeaders', 'insecureRed
 const strings = ['lastEventIdParam', 'caFile', 'caPath', 'proxy', 'cookieFile', 'certFile', 'keyFile']
 const sizes = ['maxLine', 'maxEvent', 'maxRedirects']
 
+// V8's longest string is 2^29 - 24 characters, and an event's type, data
+// and id travel in one: the limits keep it below that (0, "no limit",
+// means these caps).
+const MAX_LIMIT = {maxEvent: 256 * 1024 * 1024, maxLine: 64 * 1024 * 1024}
+
 function number(name, v) {
   if (typeof v !== 'number' || Number.isNaN(v) || v < 0) {
     throw new TypeError(`ssekit: ${name} must be a number >= 0, got ${String(v)}`)
@@ -67,6 +72,9 @@ function nativeOptions(init, defaults) {
   }
   for (const k of durations) if (init[k] !== undefined) o[k] = number(k, init[k])
   for (const k of sizes) if (init[k] !== undefined) o[k] = number(k, init[k])
+  for (const k of Object.keys(MAX_LIMIT)) {
+    if (o[k] !== undefined && (o[k] === 0 || o[k] > MAX_LIMIT[k])) o[k] = MAX_LIMIT[k]
+  }
   for (const k of flags) if (init[k] !== undefined) o[k] = Boolean(init[k])
   for (const k of strings) if (init[k] !== undefined && init[k] !== null) o[k] = String(init[k])
   if (init.strict !== undefined) o.strict = Boolean(init.strict)

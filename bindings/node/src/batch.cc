@@ -72,13 +72,13 @@ struct TextBuilder {
   bool ascii = true;
 
   void Flush() {
-    napi_value s;
+    napi_value s = nullptr;
     // Latin-1 skips UTF-8 decoding when the chunk is ASCII, as most are.
-    if (ascii) {
-      napi_create_string_latin1(env, buf.data(), buf.size(), &s);
-    } else {
-      napi_create_string_utf8(env, buf.data(), buf.size(), &s);
-    }
+    const napi_status st = ascii ? napi_create_string_latin1(env, buf.data(), buf.size(), &s)
+                                 : napi_create_string_utf8(env, buf.data(), buf.size(), &s);
+    // Over V8's longest string (options cap the limits below it) or out of
+    // memory: never an uninitialized value.
+    if (st != napi_ok || s == nullptr) throw Napi::Error::New(env, "ssekit: a batch too large for a string");
     chunks.Set(count++, Napi::Value(env, s));
     buf.clear();
     units = 0;
@@ -130,22 +130,64 @@ void EnsureRecords(Napi::Env env, EnvState *state, size_t items) {
 
 }  // namespace
 
+namespace {
+void Deliver(Napi::Env env, EnvState *state, ssekit_batch *batch, size_t n);
+}  // namespace
+
 void DrainQueue(Napi::Env env, EnvState *state) {
   ssekit_batch *batch = nullptr;
   if (state->queue == nullptr || ssekit_queue_take(state->queue, 0, &batch) != SSEKIT_OK ||
       batch == nullptr) {
     return;
   }
-  Napi::HandleScope scope(env);
+  // Streams whose last item is in this batch are finished with whatever
+  // happens below: JavaScript may be unable to run (a worker being
+  // terminated), and a conversion that throws must not keep them open.
   const size_t n = ssekit_batch_count(batch);
+  std::vector<StreamCtx *> closed;
+  for (size_t i = 0; i < n; ++i) {
+    const ssekit_item *item = ssekit_batch_item(batch, i);
+    if (item->kind == SSEKIT_ITEM_CLOSED) closed.push_back(static_cast<StreamCtx *>(item->userdata));
+  }
+  // They leave the registry before JavaScript runs (it may shut the
+  // environment down, a worker's process.exit()).
+  for (StreamCtx *ctx : closed) state->streams.erase(ctx->id);
+  try {
+    Deliver(env, state, batch, n);
+  } catch (...) {
+    // The items are lost with the environment that cannot take them (the
+    // batch was freed on the way out).
+    try {
+      if (env.IsExceptionPending()) env.GetAndClearPendingException();
+    } catch (...) {
+    }
+  }
+  for (StreamCtx *ctx : closed) {
+    if (!ctx->released) ssekit_stream_release(ctx->handle);
+    delete ctx;
+    try {
+      StreamClosed(state);
+    } catch (...) {
+    }
+  }
+}
+
+namespace {
+
+// Converts the batch into records, strings and extras, frees it, and hands
+// them to JavaScript in one call.
+void Deliver(Napi::Env env, EnvState *state, ssekit_batch *batch, size_t n) {
+  struct Owned {
+    ssekit_batch *b;
+    ~Owned() { ssekit_batch_free(b); }
+  } owned{batch};
+  Napi::HandleScope scope(env);
   EnsureRecords(env, state, n);
   int32_t *rec = state->records_data;
   state->text.clear();
   TextBuilder text{env, state->text, Napi::Array::New(env)};
   Napi::Array extras;
   uint32_t extra_count = 0;
-  std::vector<StreamCtx *> closed;
-
   for (size_t i = 0; i < n; ++i, rec += kRecord) {
     const ssekit_item *item = ssekit_batch_item(batch, i);
     auto *ctx = static_cast<StreamCtx *>(item->userdata);
@@ -219,7 +261,6 @@ void DrainQueue(Napi::Env env, EnvState *state) {
       }
       case SSEKIT_ITEM_CLOSED:
         rec[2] = item->code;
-        closed.push_back(ctx);
         break;
       default:
         break;
@@ -227,12 +268,9 @@ void DrainQueue(Napi::Env env, EnvState *state) {
   }
 
   text.Flush();
-  ssekit_batch_free(batch);
+  ssekit_batch_free(owned.b);
+  owned.b = nullptr;
 
-  // Streams whose last item this was leave the registry before JavaScript
-  // runs (it may shut the environment down, a worker's process.exit()), and
-  // their handles and contexts go once it has seen the items.
-  for (StreamCtx *ctx : closed) state->streams.erase(ctx->id);
   // The raw call: while a worker is being terminated the call fails, and
   // node-addon-api would turn that into a fatal error. A JavaScript
   // exception stays pending and is reported as an uncaught one.
@@ -240,11 +278,8 @@ void DrainQueue(Napi::Env env, EnvState *state) {
                         text.chunks, extras.IsEmpty() ? env.Undefined() : Napi::Value(extras)};
   napi_value result;
   napi_call_function(env, env.Undefined(), state->handler.Value(), 4, args, &result);
-  for (StreamCtx *ctx : closed) {
-    if (!ctx->released) ssekit_stream_release(ctx->handle);
-    delete ctx;
-    StreamClosed(state);
-  }
 }
+
+}  // namespace
 
 }  // namespace ssekit_node

@@ -21,7 +21,7 @@ static void OnReady(void *userdata) {
 void CallJs(Napi::Env env, Napi::Function, EnvState *state, void *data) {
   if (env == nullptr || state == nullptr || state->shut_down) return;
   if (data == nullptr) {
-    DrainQueue(env, state);
+    DrainQueue(env, state);  // catches what it throws
     return;
   }
   const auto id = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data) >> 1);

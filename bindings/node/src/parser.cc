@@ -93,23 +93,41 @@ class Parser : public Napi::ObjectWrap<Parser> {
 
   Napi::Value Feed(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    int rc;
+    NotInCallback(env, "feed");
+    // Copied first: a callback may detach or shrink the caller's buffer
+    // (a transfer) while the parser still reads it.
+    std::string bytes;
     if (info[0].IsTypedArray()) {
       auto a = info[0].As<Napi::TypedArray>();
-      auto *base = static_cast<const char *>(a.ArrayBuffer().Data());
-      rc = ssekit_parser_feed(parser_, base + a.ByteOffset(), a.ByteLength());
+      const auto *base = static_cast<const char *>(a.ArrayBuffer().Data());
+      bytes.assign(base + a.ByteOffset(), a.ByteLength());
     } else {
-      std::string s = info[0].ToString().Utf8Value();
-      rc = ssekit_parser_feed(parser_, s.data(), s.size());
+      bytes = info[0].ToString().Utf8Value();
     }
+    in_callback_ = true;
+    const int rc = ssekit_parser_feed(parser_, bytes.data(), bytes.size());
+    in_callback_ = false;
     return Result(env, rc);
   }
 
   Napi::Value Finish(const Napi::CallbackInfo &info) {
-    return Result(info.Env(), ssekit_parser_finish(parser_));
+    NotInCallback(info.Env(), "finish");
+    in_callback_ = true;
+    const int rc = ssekit_parser_finish(parser_);
+    in_callback_ = false;
+    return Result(info.Env(), rc);
+  }
+
+  // The parser runs the callbacks from inside feed and finish, and may not
+  // be entered again from them.
+  void NotInCallback(Napi::Env env, const char *what) {
+    if (in_callback_)
+      throw Napi::Error::New(env, std::string("ssekit: Parser.") + what +
+                                      "() called from one of the parser's own callbacks");
   }
 
   Napi::Value Reset(const Napi::CallbackInfo &info) {
+    NotInCallback(info.Env(), "reset");
     pending_.Reset();
     ssekit_parser_reset(parser_);
     return info.Env().Undefined();
@@ -124,6 +142,7 @@ class Parser : public Napi::ObjectWrap<Parser> {
   ssekit_parser *parser_ = nullptr;
   Napi::FunctionReference on_event_, on_comment_, on_retry_;
   Napi::Reference<Napi::Value> pending_;
+  bool in_callback_ = false;  // inside ssekit_parser_feed or _finish
 };
 
 }  // namespace

@@ -133,6 +133,10 @@ void Configure(Napi::Env env, ssekit_stream *s, const Napi::Object &o) {
   if (Has(o, "reconnect")) {
     Check(env, ssekit_stream_set_reconnect(s, Flag(o, "reconnect") ? 1 : 0), "reconnect");
   }
+  // Events reach JavaScript after the loop moved on: a reconnect waits for
+  // ackError(id), which the wrappers call after their error listeners ran,
+  // so a close() in onerror is never followed by another request.
+  Check(env, ssekit_stream_set_ack_errors(s, 1), "ackErrors");
   if (Has(o, "failFirst")) {
     Check(env, ssekit_stream_set_fail_first(s, Flag(o, "failFirst") ? 1 : 0), "failFirst");
   }
@@ -276,6 +280,13 @@ Napi::Value Resume(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// ackError(id): the error listeners ran and left the stream open.
+Napi::Value AckError(const Napi::CallbackInfo &info) {
+  StreamCtx *ctx = Find(info);
+  if (ctx != nullptr && !ctx->released) ssekit_stream_ack_error(ctx->handle);
+  return info.Env().Undefined();
+}
+
 Napi::Value Url(const Napi::CallbackInfo &info) {
   StreamCtx *ctx = Find(info);
   if (ctx == nullptr || ctx->released) return info.Env().Undefined();
@@ -303,6 +314,7 @@ void InitStream(Napi::Env env, Napi::Object exports) {
   exports.Set("setHeader", Napi::Function::New(env, SetHeader, "setHeader"));
   exports.Set("resumeHeaders", Napi::Function::New(env, ResumeHeaders, "resumeHeaders"));
   exports.Set("pause", Napi::Function::New(env, Pause, "pause"));
+  exports.Set("ackError", Napi::Function::New(env, AckError, "ackError"));
   exports.Set("resume", Napi::Function::New(env, Resume, "resume"));
   exports.Set("url", Napi::Function::New(env, Url, "url"));
   exports.Set("metric", Napi::Function::New(env, Metric, "metric"));
