@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {Parser, ParseError, parse, encode, encodeComment} from 'ssekit'
-import {root} from './helpers.mjs'
+import {root, runNode} from './helpers.mjs'
 
 const {cases} = JSON.parse(readFileSync(path.join(root, 'tests/cases/parser.json'), 'utf8'))
 
@@ -141,4 +141,25 @@ test('encodeComment() writes comment lines the parser reports', () => {
   new Parser({onComment: (c) => comments.push(c)}).feed(text)
   assert.deepEqual(comments, ['keep-alive', 'second'])
   assert.deepEqual(parse(text), [])
+})
+
+test('a Parser whose callbacks refer to it is garbage-collected', async () => {
+  const source = `
+    import {Parser} from 'ssekit'
+    let freed = 0
+    const registry = new FinalizationRegistry(() => { freed++ })
+    for (let i = 0; i < 200; i++) {
+      const p = new Parser({onEvent: () => p.lastEventId})
+      p.feed('data: x\\n\\n')
+      registry.register(p, i)
+    }
+    for (let i = 0; i < 10 && freed < 190; i++) {
+      globalThis.gc()
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    console.log(freed)
+  `
+  const r = await runNode(source, {args: ['--expose-gc']})
+  assert.equal(r.code, 0, r.stderr)
+  assert.ok(Number(r.stdout) >= 190, `only ${r.stdout.trim()} of 200 parsers were collected`)
 })

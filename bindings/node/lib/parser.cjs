@@ -27,6 +27,9 @@ class Parser {
       ? (type, data, lastEventId) => onEvent({type, data, lastEventId})
       : undefined
     this._p = new native.NativeParser(ev, onComment, onRetry, maxLine, maxEvent)
+    // The native parser holds its callbacks weakly: they live here, so a
+    // callback that refers to this parser makes a cycle the GC can collect.
+    this._callbacks = [ev, onComment, onRetry]
   }
 
   feed(chunk) {

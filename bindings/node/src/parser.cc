@@ -26,15 +26,15 @@ class Parser : public Napi::ObjectWrap<Parser> {
     if (parser_ == nullptr) throw Napi::Error::New(info.Env(), "ssekit: out of memory");
     ssekit_parser_set_userdata(parser_, this);
     if (info[0].IsFunction()) {
-      on_event_ = Napi::Persistent(info[0].As<Napi::Function>());
+      on_event_ = Napi::Weak(info[0].As<Napi::Function>());
       ssekit_parser_on_event(parser_, OnEvent);
     }
     if (info[1].IsFunction()) {
-      on_comment_ = Napi::Persistent(info[1].As<Napi::Function>());
+      on_comment_ = Napi::Weak(info[1].As<Napi::Function>());
       ssekit_parser_on_comment(parser_, OnComment);
     }
     if (info[2].IsFunction()) {
-      on_retry_ = Napi::Persistent(info[2].As<Napi::Function>());
+      on_retry_ = Napi::Weak(info[2].As<Napi::Function>());
       ssekit_parser_on_retry(parser_, OnRetry);
     }
     if (info[3].IsNumber()) ssekit_parser_set_max_line(parser_, info[3].As<Napi::Number>().Int64Value());
