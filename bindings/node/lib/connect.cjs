@@ -139,16 +139,7 @@ class EventStream {
     this._flush()
   }
 
-  _detach() {
-    if (this._id !== 0) {
-      runtime.close(this._id)
-      this._id = 0
-    }
-    if (this._onAbort !== null) {
-      this._signal.removeEventListener('abort', this._onAbort)
-      this._onAbort = null
-    }
-  }
+  _detach() { runtime.detach(this) }
 
   _resume() {
     this._paused = false

@@ -85,16 +85,7 @@ class EventSource extends Base {
     this._detach()
   }
 
-  _detach() {
-    if (this._id !== 0) {
-      runtime.close(this._id)
-      this._id = 0
-    }
-    if (this._onAbort !== null) {
-      this._signal.removeEventListener('abort', this._onAbort)
-      this._onAbort = null
-    }
-  }
+  _detach() { runtime.detach(this) }
 
   // The sink interface (runtime.cjs), JS thread.
   _event(type, data, lastEventId) {

@@ -185,4 +185,17 @@ function close(id) {
   native.close(id)
 }
 
-module.exports = {open, close, flushing, headersToFlat, errorName, native}
+// A sink (EventSource or connect()'s stream) lets go of its native stream
+// and of its AbortSignal.
+function detach(sink) {
+  if (sink._id !== 0) {
+    close(sink._id)
+    sink._id = 0
+  }
+  if (sink._onAbort !== null) {
+    sink._signal.removeEventListener('abort', sink._onAbort)
+    sink._onAbort = null
+  }
+}
+
+module.exports = {open, close, detach, flushing, headersToFlat, errorName, native}

@@ -266,13 +266,12 @@ class _Base:
             return True
         return False
 
-    def _dispatch(self, events: List[Any]) -> None:
-        listeners = self._listeners
-        for ev in events:
-            fns = listeners.get(ev.event)
-            if fns:
-                for fn in list(fns):
-                    fn(ev)
+    def _fire(self, ev: Any) -> None:
+        """Calls the handlers of ev's type."""
+        fns = self._listeners.get(ev.event)
+        if fns:
+            for fn in list(fns):
+                fn(ev)
 
     def _raise_final(self) -> None:
         err, self._final = self._final, None
@@ -358,10 +357,7 @@ class EventSource(_Base):
             if events:
                 if self._listeners:
                     for ev in events:
-                        fns = self._listeners.get(ev.event)
-                        if fns:
-                            for fn in list(fns):
-                                fn(ev)
+                        self._fire(ev)
                         yield ev
                         if self._closed:
                             return
@@ -494,20 +490,12 @@ class AsyncEventSource(_Base):
                 events, control = await self._next()
                 if self._closed and (control is None or control[0] != "closed"):
                     return
-            if self._listeners:
-                for ev in events:
-                    fns = self._listeners.get(ev.event)
-                    if fns:
-                        for fn in list(fns):
-                            fn(ev)
-                    yield ev
-                    if self._closed:
-                        return
-            else:
-                for ev in events:
-                    yield ev
-                    if self._closed:
-                        return
+            for ev in events:
+                if self._listeners:
+                    self._fire(ev)
+                yield ev
+                if self._closed:
+                    return
             if control is not None and self._handle(control):
                 self._raise_final()
                 return
