@@ -6,6 +6,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -337,8 +339,10 @@ class Stream {
   // signal handler (Ctrl-C) runs within 50 ms.
   py::tuple take(double timeout) {
     using Clock = std::chrono::steady_clock;
-    // A queue inherited through fork() never delivers in the child.
-    if (ssekit_queue_fd(q_) < 0)
+    // A queue inherited through fork() never delivers in the child. (Not
+    // ssekit_queue_fd(): asking for the descriptor makes every push keep
+    // it in step, which only the asyncio path needs.)
+    if (getpid() != pid_)
       throw std::runtime_error("this stream belongs to the process that forked this one; "
                                "open a new one here");
     const bool forever = timeout < 0;
@@ -478,6 +482,7 @@ class Stream {
   uint64_t metrics_[kMetrics] = {};
   py::str last_id_ = py::str("");
   uint64_t id_ = 0;
+  pid_t pid_ = getpid();  // the process that made the stream
   int busy_ = 0;  // calls in progress without the GIL that use s_
   bool release_pending_ = false;
 
