@@ -3,6 +3,9 @@
 // consumer's ack of an error before its reconnect.
 #include "stream.h"
 
+#include <algorithm>
+#include <string>
+
 #include "http.h"
 #include "stream_util.h"
 
@@ -20,6 +23,7 @@ int Stream::resume_auth(bool retry) {
   loop_.post([self, retry] {
     if (!self->auth_waiting_ || self->stopped_ || self->closing()) return;
     self->auth_waiting_ = false;
+    self->loop_.cancel_timer(&self->hook_timer_);
     if (retry) {
       self->auth_retried_ = true;
       self->connect();
@@ -43,6 +47,7 @@ int Stream::resume_headers(bool proceed) {
   loop_.post([self, proceed] {
     if (!self->headers_waiting_ || self->stopped_ || self->closing()) return;
     self->headers_waiting_ = false;
+    self->loop_.cancel_timer(&self->hook_timer_);
     if (!proceed) {
       self->refuse_by_headers_hook();
       return;
@@ -63,6 +68,36 @@ int Stream::resume_headers(bool proceed) {
     self->start_hop();
   });
   return SSEKIT_OK;
+}
+
+void Stream::arm_hook_timer() {
+  loop_.cancel_timer(&hook_timer_);
+  if (opts_.connect_timeout_ms == 0) return;
+  hook_timer_ = loop_.add_timer(opts_.connect_timeout_ms, [this] {
+    hook_timer_.second = 0;
+    on_hook_timer();
+  });
+}
+
+void Stream::on_hook_timer() {
+  if (stopped_ || closing()) return;
+  const std::string waited = std::to_string(std::min(opts_.connect_timeout_ms, kMaxDurationMs));
+  if (headers_waiting_) {
+    // Like a connection that did not open in time: the next attempt asks
+    // the hook again, after the backoff.
+    headers_waiting_ = false;
+    hook_headers_.clear();
+    fail_response(SSEKIT_E_CONNECT_TIMEOUT,
+                  "the headers hook did not answer within the connect timeout (" + waited + " ms)",
+                  false);
+    end_attempt(std::move(failure_));
+  } else if (auth_waiting_) {
+    // As if the hook had declined: the 401/403 stands.
+    auth_waiting_ = false;
+    Failure f = std::move(auth_failure_);
+    f.message += " (the auth hook did not answer within the connect timeout, " + waited + " ms)";
+    decide_after(std::move(f));
+  }
 }
 
 int Stream::ack_error() {

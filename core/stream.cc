@@ -285,6 +285,7 @@ void Stream::stop(int code) {
   const auto self = shared_from_this();
   detach_transfer();
   loop_.cancel_timer(&retry_timer_);
+  loop_.cancel_timer(&hook_timer_);
   state_.store(SSEKIT_STATE_CLOSED, std::memory_order_release);
   if (cb_.closed != nullptr) cb_.closed(code, cb_.userdata);
   if (cb_.queue) {
@@ -339,6 +340,7 @@ void Stream::connect() {
   // the consumer's ack of an error.
   auth_waiting_ = false;
   headers_waiting_ = false;
+  loop_.cancel_timer(&hook_timer_);
   retry_held_ = false;
   retry_due_ = false;
   hop_ = start_;
@@ -365,6 +367,7 @@ void Stream::connect() {
         // stream waits, CONNECTING, until resume_headers says what to do.
         hook_headers_ = std::move(fresh.items);
         headers_waiting_ = true;
+        arm_hook_timer();
         return;
       }
     }
@@ -583,6 +586,7 @@ void Stream::end_attempt(Failure f) {
       // stream waits, CONNECTING, until resume_auth says what to do.
       auth_failure_ = std::move(f);
       auth_waiting_ = true;
+      arm_hook_timer();
       return;
     }
     if (retry != 0) {

@@ -155,6 +155,10 @@ class Stream : public std::enable_shared_from_this<Stream> {
   void on_read_timer();
   void arm_event_timer(uint64_t delay_ms);
   void on_event_timer();
+  // A deferred headers or auth answer may take as long as the connect
+  // timeout: the same wait a connection that does not open gets.
+  void arm_hook_timer();
+  void on_hook_timer();
   bool closing() const { return closing_.load(std::memory_order_acquire); }
   bool deliver_event(const ssekit_event *event);
 
@@ -220,6 +224,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
   bool retry_held_ = false;  // a reconnect waits for ack_error
   bool retry_due_ = false;   // and its delay has passed
   Failure auth_failure_;
+  Loop::TimerKey hook_timer_{};  // bounds auth_waiting_ and headers_waiting_
   bool paused_ = false;
   bool queue_paused_ = false;  // the queue is over its bounds
   Staged staged_;              // queue mode: items not pushed yet

@@ -432,19 +432,25 @@ typedef void (*ssekit_closed_cb)(int code, void *userdata);
  * headers (an expiring token). Return non-zero to fail the stream with
  * SSEKIT_E_HOOK. A hook that cannot answer on the loop thread (the headers
  * come from an await or a Promise) calls ssekit_stream_defer_headers() and
- * returns 0: the stream then waits, CONNECTING, with no timer, until
+ * returns 0: the stream then waits, CONNECTING, until
  * ssekit_stream_resume_headers() (any thread) connects, with what the hook
  * added before deferring and what ssekit_stream_set_header() set since
- * (which wins for a name both set), or fails it. */
+ * (which wins for a name both set), or fails it. The wait lasts at most the
+ * connect timeout (none if that is 0): then the attempt fails with
+ * SSEKIT_E_CONNECT_TIMEOUT and reconnects as after any connect timeout,
+ * asking the hook again (an answer to the earlier call that comes later
+ * answers the new wait). */
 typedef int (*ssekit_headers_cb)(ssekit_headers *headers, void *userdata);
 /* Called when the server answers 401 or 403. Add fresh headers and return
  * non-zero to reconnect at once with them (once per failure in a row: a
  * second 401/403 right after fails the stream); return 0 to fail now.
  * A hook that cannot answer on the loop thread (the token comes from an
  * await or a Promise) calls ssekit_stream_defer_auth() and returns: the
- * stream then waits, CONNECTING, with no timer, until
- * ssekit_stream_resume_auth() (any thread) reconnects at once, after
- * ssekit_stream_set_header() gave it the new token, or fails it. */
+ * stream then waits, CONNECTING, until ssekit_stream_resume_auth() (any
+ * thread) reconnects at once, after ssekit_stream_set_header() gave it the
+ * new token, or fails it. The wait lasts at most the connect timeout (none
+ * if that is 0): then the 401/403 fails the stream as if the hook had
+ * returned 0, its message saying the hook did not answer. */
 typedef int (*ssekit_auth_cb)(int http_status, ssekit_headers *headers,
                               void *userdata);
 

@@ -256,6 +256,62 @@ TEST_F(LiveTest, ARestartWhileTheHeadersAnswerIsPendingAsksTheHookAgain) {
   EXPECT_EQ(server().Requests("/events").size(), 1u);
 }
 
+TEST_F(LiveTest, AHeadersAnswerThatNeverComesTimesOutAndTheHookIsAskedAgain) {
+  Recorder rec;
+  StreamPtr s = NewStream(Url("/events?count=1&key=" + Key()), rec);
+  ssekit_stream* raw = s.get();
+  // The first answer never comes (a token request that hangs); the
+  // second attempt's hook answers at once.
+  rec.headers_hook = [raw](ssekit_headers* h, int attempt) {
+    if (attempt == 1) {
+      ssekit_stream_defer_headers(raw);
+    } else {
+      ssekit_headers_set(h, "X-Attempt", std::to_string(attempt).c_str());
+    }
+    return 0;
+  };
+  ASSERT_TRUE(rec.UseHeadersHook());
+  ASSERT_EQ(ssekit_stream_set_connect_timeout(s.get(), 300), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_set_initial_delay(s.get(), 250), SSEKIT_OK);
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(rec.WaitEvents(1));
+  EXPECT_GE(std::chrono::steady_clock::now() - started, milliseconds(300));
+  ASSERT_EQ(ssekit_stream_close(s.get()), SSEKIT_OK);
+
+  auto errors = rec.Get(&Recorder::errors);
+  ASSERT_GE(errors.size(), 1u);
+  EXPECT_EQ(errors[0].code, SSEKIT_E_CONNECT_TIMEOUT);
+  EXPECT_TRUE(errors[0].will_retry);
+  EXPECT_NE(errors[0].message.find("headers hook did not answer"), std::string::npos)
+      << errors[0].message;
+  auto reqs = server().Requests("/events");
+  ASSERT_GE(reqs.size(), 1u);
+  EXPECT_EQ(Header(reqs[0], "x-attempt"), "2");
+}
+
+TEST_F(LiveTest, AnAuthAnswerThatNeverComesFailsWithTheUnauthorizedStatus) {
+  Recorder rec;
+  StreamPtr s = NewStream(Url("/status/401"), rec);
+  ssekit_stream* raw = s.get();
+  rec.auth_hook = [raw](int, ssekit_headers*) {
+    ssekit_stream_defer_auth(raw);
+    return 0;
+  };
+  ASSERT_TRUE(rec.UseAuthHook());
+  ASSERT_EQ(ssekit_stream_set_connect_timeout(s.get(), 300), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(rec.WaitClosed());
+  EXPECT_EQ(rec.Get(&Recorder::closed), std::vector<int>{SSEKIT_E_HTTP_STATUS});
+  auto errors = rec.Get(&Recorder::errors);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].http_status, 401);
+  EXPECT_FALSE(errors[0].will_retry);
+  EXPECT_NE(errors[0].message.find("auth hook did not answer"), std::string::npos)
+      << errors[0].message;
+  EXPECT_EQ(server().Requests("/status/401").size(), 1u);
+}
+
 TEST_F(LiveTest, ChangesToAStreamWhoseLoopIsGoneAreIgnored) {
   LoopPtr loop(ssekit_loop_new());
   Recorder rec;
