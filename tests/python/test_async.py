@@ -125,6 +125,53 @@ def test_an_async_headers_function_returning_a_bad_header_says_so(server: Any) -
     assert "Bad Name" in str(err.value)
 
 
+def test_an_async_headers_function_that_hangs_times_out_and_is_called_again(server: Any, key: str) -> None:
+    calls = 0
+    cancelled: List[int] = []
+
+    async def headers() -> dict:
+        nonlocal calls
+        calls += 1
+        call = calls
+        if call == 2:  # the token service hangs once
+            try:
+                await asyncio.Event().wait()
+            finally:
+                cancelled.append(call)
+        return {"X-Call": str(call)}
+
+    async def main() -> List[str]:
+        async with ssekit.aconnect(
+            server.url(f"/drop?after=1&count=3&key={key}"), headers=headers, connect_timeout=0.2, **FAST
+        ) as es:
+            ids = []
+            async for ev in es:
+                ids.append(ev.id)
+                if len(ids) == 3:
+                    break
+            return ids
+
+    # One event per connection: calls 1, 3 and 4 connected; 2 timed out.
+    assert run(main()) == ["1", "2", "3"]
+    assert calls == 4
+    assert cancelled == [2]  # the call ssekit gave up on does not answer a later attempt
+    sent = [r["header_map"]["x-call"] for r in server.requests(key)]
+    assert sent == ["1", "3", "4"]
+
+
+def test_a_first_headers_answer_that_never_comes_is_a_connect_timeout(server: Any) -> None:
+    async def headers() -> dict:
+        await asyncio.Event().wait()
+        return {}
+
+    async def main() -> None:
+        async with ssekit.aconnect(server.url("/events"), headers=headers, connect_timeout=0.2):
+            pass
+
+    with pytest.raises(ssekit.ConnectTimeout, match="headers hook did not answer"):
+        run(main())
+
+
 def test_aclose_ends_iteration_and_another_task_can_close(server: Any) -> None:
     async def main() -> List[str]:
         es = ssekit.aconnect(server.url("/stall?after=1&ms=10000"))
