@@ -92,7 +92,8 @@ export interface ReconnectOptions {
 export interface EventSourceInit {
   withCredentials?: boolean
   /** Request headers, or a function (possibly async) called before every
-   * connection attempt that returns them (a fresh token). */
+   * connection attempt that returns them (a fresh token). One that has not
+   * answered within connectTimeout fails the attempt, which reconnects. */
   headers?: HeadersValue | (() => HeadersValue | Promise<HeadersValue>)
   method?: string
   /** Sent with every attempt; an object is sent as JSON. */
@@ -110,6 +111,7 @@ export interface EventSourceInit {
   /** Every status but 200 fails the stream, as in browsers (EventSource's
    * default); false retries 5xx, 408 and 429 (connect()'s default). */
   strict?: boolean
+  /** Connecting, the headers function's answer included (default 30000). */
   connectTimeout?: number
   /** No byte for this long drops the connection and reconnects. */
   readTimeout?: number

@@ -311,6 +311,47 @@ test('a headers function that throws fails the stream with SSEKIT_E_HOOK', async
   assert.equal(es.readyState, EventSource.CLOSED)
 })
 
+test('a headers function returning an invalid header fails with SSEKIT_E_HOOK naming it', async () => {
+  const es = new EventSource(server.url('/echo'), {headers: async () => ({'X-Ok': '1', 'Bad Name': 'secret'})})
+  const ev = await once(es, 'error')
+  assert.equal(ev.code, 'SSEKIT_E_HOOK')
+  assert.ok(ev.error instanceof TypeError)
+  assert.match(ev.message, /invalid header from the headers function: Bad Name/)
+  assert.doesNotMatch(ev.message, /secret/)
+  assert.equal(es.readyState, EventSource.CLOSED)
+})
+
+test('a headers function that never settles times out and is called again', async () => {
+  await fetch(server.url('/_reset'))
+  let calls = 0
+  const es = new EventSource(server.url('/echo'), {
+    ...fast,
+    connectTimeout: 200,
+    headers: () => (++calls === 1 ? new Promise(() => {}) : {'X-Call': String(calls)}),
+  })
+  const started = performance.now()
+  const ev = await once(es, 'error')
+  assert.ok(performance.now() - started >= 150, 'waited for the connect timeout')
+  assert.equal(ev.code, 'SSEKIT_E_CONNECT_TIMEOUT')
+  assert.match(ev.message, /headers hook did not answer/)
+  assert.equal(es.readyState, EventSource.CONNECTING)
+  const [headers] = await collect(es, ['headers'], (e) => e.length === 1)
+  es.close()
+  assert.equal(JSON.parse(headers.data)['x-call'], '2')
+  assert.equal(calls, 2)
+})
+
+test('a constructor that throws leaves nothing on its AbortSignal', async () => {
+  const {getEventListeners} = await import('node:events')
+  const ac = new AbortController()
+  assert.throws(() => new EventSource(server.url('/events'), {method: 'BAD METHOD', signal: ac.signal}), /method/)
+  assert.equal(getEventListeners(ac.signal, 'abort').length, 0)
+  const es = new EventSource(server.url('/events?count=-1&interval_ms=50'), {signal: ac.signal})
+  assert.equal(getEventListeners(ac.signal, 'abort').length, 1)
+  es.close()
+  assert.equal(getEventListeners(ac.signal, 'abort').length, 0)
+})
+
 test('an AbortSignal closes the stream; an aborted one never connects', async () => {
   await fetch(server.url('/_reset'))
   const ac = new AbortController()

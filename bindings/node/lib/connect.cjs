@@ -68,18 +68,14 @@ class EventStream {
     this._onError = typeof init?.onError === 'function' ? init.onError : null
     this._onComment = typeof init?.onComment === 'function' ? init.onComment : null
     this._id = 0
-    this._signal = init?.signal ?? undefined
+    this._signal = undefined
     this._onAbort = null
-    if (this._signal !== undefined && this._signal !== null) {
-      if (this._signal.aborted) {
-        this._ended = true
-        this._readyState = 2
-        return
-      }
-      this._onAbort = () => this.close()
-      this._signal.addEventListener('abort', this._onAbort, {once: true})
+    this._id = runtime.open(this.url, o, this, init?.signal)
+    if (this._id === 0) {
+      // Aborted already: the loop ends at once.
+      this._ended = true
+      this._readyState = 2
     }
-    this._id = runtime.open(this.url, o, this)
   }
 
   get readyState() { return this._readyState }
@@ -219,11 +215,7 @@ class EventStream {
 
   _error(detail) {
     if (this._id === 0) return
-    if (detail.errno === -19 && this._headersError !== undefined) {
-      detail.error = this._headersError
-      detail.message = `${detail.message}: ${this._headersError?.message ?? String(this._headersError)}`
-      this._headersError = undefined
-    }
+    runtime.explainHookError(this, detail)
     if (this._onError !== null) {
       try {
         this._onError(new SSEError(detail))

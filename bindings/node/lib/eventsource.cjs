@@ -33,17 +33,10 @@ class EventSource extends Base {
     this._headersFn = typeof init?.headers === 'function' ? init.headers : undefined
     this._headersError = undefined
     this._id = 0
-    this._signal = init?.signal ?? undefined
+    this._signal = undefined
     this._onAbort = null
-    if (this._signal !== undefined && this._signal !== null) {
-      if (this._signal.aborted) {
-        this._readyState = CLOSED
-        return
-      }
-      this._onAbort = () => this.close()
-      this._signal.addEventListener('abort', this._onAbort, {once: true})
-    }
-    this._id = runtime.open(this._url, o, this)
+    this._id = runtime.open(this._url, o, this, init?.signal)
+    if (this._id === 0) this._readyState = CLOSED  // aborted already
   }
 
   get url() { return this._url }
@@ -116,11 +109,7 @@ class EventSource extends Base {
     if (this._id === 0) return
     // The readyState the error leaves: CONNECTING when a reconnect follows.
     this._readyState = detail.willRetry ? CONNECTING : CLOSED
-    if (detail.errno === -19 && this._headersError !== undefined) {
-      detail.error = this._headersError
-      detail.message = `${detail.message}: ${this._headersError?.message ?? String(this._headersError)}`
-      this._headersError = undefined
-    }
+    runtime.explainHookError(this, detail)
     const list = this._listeners.get('error')
     if (list !== undefined && list.length !== 0) {
       this._listeners.dispatch('error', list, this, new ErrorEvent(this, detail, performance.now()))

@@ -159,7 +159,10 @@ function onHeaders(id) {
         native.resumeHeaders(id, false)
         return
       }
-      native.resumeHeaders(id, true, flat)
+      const refused = native.resumeHeaders(id, true, flat)
+      if (refused !== undefined) {
+        sink._headersError = new TypeError(`ssekit: invalid header from the headers function: ${refused}`)
+      }
     },
     (err) => {
       sink._headersError = err
@@ -172,11 +175,29 @@ native.init(onBatch, onHeaders)
 // first, so nothing of ours runs while the process ends.
 process.once('exit', () => native.shutdown())
 
-// Starts a stream for sink; returns its id. JS thread.
-function open(url, nativeOptions, sink) {
+// Starts a stream for sink and ties it to signal (an AbortSignal, or
+// undefined); returns its id, 0 if signal was aborted already. Nothing is
+// left registered when it throws. JS thread.
+function open(url, nativeOptions, sink, signal) {
+  if (signal !== undefined && signal !== null && signal.aborted) return 0
   const id = native.create(url, nativeOptions)
   sinks.set(id, sink)
+  if (signal !== undefined && signal !== null) {
+    sink._signal = signal
+    sink._onAbort = () => sink.close()
+    signal.addEventListener('abort', sink._onAbort, {once: true})
+  }
   return id
+}
+
+// An error the headers function caused (it threw, rejected or returned a
+// header ssekit refuses) explains the SSEKIT_E_HOOK failure it led to.
+function explainHookError(sink, detail) {
+  if (detail.errno !== -19 || sink._headersError === undefined) return
+  const err = sink._headersError
+  sink._headersError = undefined
+  detail.error = err
+  detail.message = `${detail.message}: ${err?.message ?? String(err)}`
 }
 
 // Stops a stream; its sink gets nothing more. JS thread.
@@ -198,4 +219,4 @@ function detach(sink) {
   }
 }
 
-module.exports = {open, close, detach, flushing, headersToFlat, errorName, native}
+module.exports = {open, close, detach, explainHookError, flushing, headersToFlat, errorName, native}

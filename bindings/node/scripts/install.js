@@ -1,5 +1,6 @@
 // npm's install step for ssekit: use a prebuilt binary (prebuilds/, the
-// node-gyp-build layout) or an earlier build when one loads, else compile
+// node-gyp-build layout) or an earlier build when one loads (and, in a
+// checkout, is not older than the sources), else compile
 // the addon with node-gyp. node-gyp is pointed at gyp/ beside this script
 // (--nodedir), which holds build settings and no headers: the Node-API
 // headers come from the node-api-headers package, so nothing is downloaded.
@@ -20,6 +21,35 @@ function loads() {
   } catch {
     return false
   }
+}
+
+// In a checkout, a local build older than a source it is made of (after a
+// git pull) is built again. A package's sources carry npm's fixed old
+// timestamps, so a build made from them is never older.
+function newestSource() {
+  let newest = 0
+  const visit = (rel) => {
+    const file = path.join(root, rel)
+    let st
+    try {
+      st = fs.statSync(file)
+    } catch {
+      return
+    }
+    if (st.isDirectory()) {
+      for (const name of fs.readdirSync(file)) visit(path.join(rel, name))
+    } else if (/\.(cc|h|hpp|gyp|map)$/.test(rel)) {
+      newest = Math.max(newest, st.mtimeMs)
+    }
+  }
+  for (const rel of ['binding.gyp', 'core', 'capi/src', 'capi/include', 'bindings/node/src']) visit(rel)
+  return newest
+}
+
+function staleLocalBuild() {
+  const addon = path.join(root, 'build', 'Release', 'ssekit.node')
+  if (!fs.existsSync(addon)) return false
+  return fs.statSync(addon).mtimeMs < newestSource()
 }
 
 function nodeGyp() {
@@ -78,7 +108,7 @@ function build() {
 
 const fromSource = process.env.SSEKIT_BUILD_FROM_SOURCE === '1' ||
   process.env.npm_config_build_from_source === 'true'
-if (!fromSource && loads()) process.exit(0)
+if (!fromSource && !staleLocalBuild() && loads()) process.exit(0)
 ensureBuildDependencies()
 const status = build()
 if (status !== 0) {

@@ -3,6 +3,7 @@
 // HeadersHook, which runs on the loop thread.
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "addon.h"
@@ -233,12 +234,14 @@ Napi::Value SetHeader(const Napi::CallbackInfo &info) {
 }
 
 // resumeHeaders(id, proceed, [name, value, ...]): the headers function's
-// answer. Headers it returned last time but not now are removed.
+// answer. Headers it returned last time but not now are removed. Returns
+// the name of a header the C API refused (the attempt then fails), if any.
 Napi::Value ResumeHeaders(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   StreamCtx *ctx = Find(info);
   if (ctx == nullptr || ctx->released) return env.Undefined();
   bool proceed = info[1].ToBoolean().Value();
+  std::optional<std::string> refused;  // a header the C API would not take
   if (proceed && info[2].IsArray()) {
     Napi::Array h = info[2].As<Napi::Array>();
     std::vector<std::string> names;
@@ -247,6 +250,7 @@ Napi::Value ResumeHeaders(const Napi::CallbackInfo &info) {
       std::string name = h.Get(i).ToString().Utf8Value();
       std::string value = h.Get(i + 1).ToString().Utf8Value();
       rc = ssekit_stream_set_header(ctx->handle, name.c_str(), value.c_str());
+      if (rc != SSEKIT_OK) refused = name;
       names.push_back(std::move(name));
     }
     for (const std::string &old : ctx->fn_headers) {
@@ -264,7 +268,8 @@ Napi::Value ResumeHeaders(const Napi::CallbackInfo &info) {
     if (rc != SSEKIT_OK) proceed = false;
   }
   ssekit_stream_resume_headers(ctx->handle, proceed ? 1 : 0);
-  return env.Undefined();
+  // Its name, for the error the refusal brings (never its value: a token).
+  return refused ? Napi::String::New(env, *refused) : env.Undefined();
 }
 
 // pause(id) / resume(id): a consumer that fell behind stops reading.
