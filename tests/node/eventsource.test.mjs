@@ -341,6 +341,30 @@ test('a headers function that never settles times out and is called again', asyn
   assert.equal(calls, 2)
 })
 
+test('a headers answer that comes after the connect timeout does not answer the next attempt', async () => {
+  await fetch(server.url('/_reset'))
+  let calls = 0
+  // Call 1 answers at 1500 ms, after the 1000 ms timeout, while call 2
+  // (made at about 1020 ms, after the reconnect's delay) is pending until
+  // about 1720 ms, within its own timeout.
+  const es = new EventSource(server.url('/echo?end=hang'), {
+    ...fast,
+    connectTimeout: 1000,
+    headers: () => {
+      const call = ++calls
+      return sleep(call === 1 ? 1500 : call === 2 ? 700 : 0).then(() => ({'X-Call': String(call)}))
+    },
+  })
+  const errors = []
+  es.onerror = (ev) => errors.push(ev.code)
+  const [headers] = await collect(es, ['headers'], (e) => e.length === 1)
+  es.close()
+  assert.deepEqual(errors, ['SSEKIT_E_CONNECT_TIMEOUT'])
+  // The first request that went out carries call 2's answer.
+  assert.equal(JSON.parse(headers.data)['x-call'], '2')
+  assert.equal(calls, 2)
+})
+
 test('a constructor that throws leaves nothing on its AbortSignal', async () => {
   const {getEventListeners} = await import('node:events')
   const ac = new AbortController()

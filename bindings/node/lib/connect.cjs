@@ -63,6 +63,7 @@ class EventStream {
     this._lastEventId = o.lastEventId ?? ''
     this._headersFn = typeof init?.headers === 'function' ? init.headers : undefined
     this._headersError = undefined
+    this._headersCall = 0
     this._readyState = 0
     this._onOpen = typeof init?.onOpen === 'function' ? init.onOpen : null
     this._onError = typeof init?.onError === 'function' ? init.onError : null

@@ -32,6 +32,7 @@ class EventSource extends Base {
     this._lastEventId = o.lastEventId ?? ''
     this._headersFn = typeof init?.headers === 'function' ? init.headers : undefined
     this._headersError = undefined
+    this._headersCall = 0
     this._id = 0
     this._signal = undefined
     this._onAbort = null

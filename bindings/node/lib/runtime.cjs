@@ -134,29 +134,36 @@ function headersToFlat(h) {
 }
 
 // A stream's headers hook deferred: call its headers function (it may
-// return a Promise) and answer.
+// return a Promise) and answer. Only the latest call answers: one still
+// pending when the hook asks again was given up on (it outlasted the
+// connect timeout, or the stream restarted), and its late answer must not
+// be taken for the new attempt's.
 function onHeaders(id) {
   const sink = sinks.get(id)
   if (sink === undefined || typeof sink._headersFn !== 'function') {
     native.resumeHeaders(id, false)
     return
   }
+  const call = sink._headersCall = (sink._headersCall ?? 0) + 1
+  const refuse = (err) => {
+    sink._headersError = err
+    native.resumeHeaders(id, false)
+  }
   let result
   try {
     result = sink._headersFn()
   } catch (err) {
-    sink._headersError = err
-    native.resumeHeaders(id, false)
+    refuse(err)
     return
   }
   Promise.resolve(result).then(
     (h) => {
+      if (sink._headersCall !== call) return
       let flat
       try {
         flat = headersToFlat(h)
       } catch (err) {
-        sink._headersError = err
-        native.resumeHeaders(id, false)
+        refuse(err)
         return
       }
       const refused = native.resumeHeaders(id, true, flat)
@@ -165,8 +172,7 @@ function onHeaders(id) {
       }
     },
     (err) => {
-      sink._headersError = err
-      native.resumeHeaders(id, false)
+      if (sink._headersCall === call) refuse(err)
     })
 }
 
