@@ -22,40 +22,55 @@ def case_input(case: Dict[str, Any]) -> bytes:
     return case["input"].encode("utf-8")
 
 
-def expected(case: Dict[str, Any]) -> Tuple[List[Tuple[str, str, str, Any]], str]:
-    """The events the case expects as (event, data, id, retry), and the
-    error it ends with (""). A `retry` entry belongs to the next event;
-    comments are not part of the Python parser's output."""
+Result = Tuple[List[Tuple[str, str, str, Any]], List[str], List[int], str]
+
+
+def expected(case: Dict[str, Any]) -> Result:
+    """What the case expects: the events as (event, data, id, retry), the
+    comments (on_comment) and retry values (on_retry) in order, and the
+    error it ends with (""). A `retry` entry also belongs to the next event."""
     events = []
+    comments = []
+    retries = []
     retry = None
     error = ""
     for e in case["expect"]:
         if "retry" in e:
             retry = e["retry"]
+            retries.append(e["retry"])
+        elif "comment" in e:
+            comments.append(e["comment"])
         elif "error" in e:
             error = e["error"]
         elif "event" in e:
             events.append((e["event"], e["data"], e["id"], retry))
             retry = None
-    return events, error
+    return events, comments, retries, error
 
 
 ERRORS = {"line_too_long": -3, "event_too_large": -4}
 
 
-def run(case: Dict[str, Any], chunks: List[bytes]) -> Tuple[List[Tuple[str, str, str, Any]], str]:
+def run(case: Dict[str, Any], chunks: List[bytes]) -> Result:
     opts = case.get("options") or {}
-    p = ssekit.Parser(max_line=opts.get("max_line", 4 << 20), max_event=opts.get("max_event", 16 << 20))
+    comments: List[str] = []
+    retries: List[int] = []
+    p = ssekit.Parser(
+        max_line=opts.get("max_line", 4 << 20),
+        max_event=opts.get("max_event", 16 << 20),
+        on_comment=comments.append,
+        on_retry=retries.append,
+    )
     got: List[Any] = []
+    error = ""
     try:
         for c in chunks:
             got += p.feed(c)
         got += p.finish()
     except ssekit.LimitError as e:
         got += e.events
-        name = {v: k for k, v in ERRORS.items()}[e.code]
-        return [(g.event, g.data, g.id, g.retry) for g in got], name
-    return [(g.event, g.data, g.id, g.retry) for g in got], ""
+        error = {v: k for k, v in ERRORS.items()}[e.code]
+    return [(g.event, g.data, g.id, g.retry) for g in got], comments, retries, error
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
@@ -71,6 +86,29 @@ def test_case_whole_split_and_bytewise(case: Dict[str, Any]) -> None:
 def test_every_case_is_checked() -> None:
     assert len(CASES) > 200
     assert sum(1 for c in CASES if expected(c)[0]) > 130
+    assert sum(1 for c in CASES if expected(c)[1]) > 20
+    assert sum(1 for c in CASES if expected(c)[2]) > 10
+
+
+def test_comments_and_retries_reach_their_callbacks_as_they_are_parsed() -> None:
+    seen: List[Any] = []
+    p = ssekit.Parser(on_comment=lambda t: seen.append(("comment", t)), on_retry=lambda ms: seen.append(("retry", ms)))
+    # A retry alone, with no event to carry it, still reaches on_retry.
+    assert p.feed(b": keep-alive\nretry: 250\n\n:\n") == []
+    assert seen == [("comment", "keep-alive"), ("retry", 250), ("comment", "")]
+    # ... and the next event carries it too.
+    assert p.feed(b"data: x\n\n") == [ssekit.ServerSentEvent("message", "x", "", 250)]
+
+
+def test_a_callback_that_raises_stops_feed_and_the_parser_starts_over() -> None:
+    def boom(text: str) -> None:
+        raise KeyError(text)
+
+    p = ssekit.Parser(on_comment=boom)
+    with pytest.raises(KeyError, match="ping"):
+        p.feed(b"id: 1\ndata: a\n\n: ping\ndata: lost\n\n")
+    assert p.last_event_id == ""
+    assert [e.data for e in p.feed(b"data: b\n\n")] == ["b"]
 
 
 def test_events_are_immutable_values() -> None:

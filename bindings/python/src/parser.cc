@@ -14,11 +14,13 @@ namespace {
 
 class Parser {
  public:
-  Parser(size_t max_line, size_t max_event) : p_(ssekit_parser_new()) {
+  Parser(size_t max_line, size_t max_event, py::object on_comment, py::object on_retry)
+      : p_(ssekit_parser_new()), on_comment_(std::move(on_comment)), on_retry_(std::move(on_retry)) {
     if (p_ == nullptr) throw std::bad_alloc();
     ssekit_parser_set_userdata(p_, this);
     ssekit_parser_on_event(p_, &Parser::on_event);
     ssekit_parser_on_retry(p_, &Parser::on_retry);
+    if (!on_comment_.is_none()) ssekit_parser_on_comment(p_, &Parser::on_comment);
     ssekit_parser_set_max_line(p_, max_line);
     ssekit_parser_set_max_event(p_, max_event);
   }
@@ -81,11 +83,39 @@ class Parser {
     return 0;
   }
   static int on_retry(uint64_t ms, void *userdata) {
-    static_cast<Parser *>(userdata)->builder_.set_pending_retry(ms);
-    return 0;
+    auto *self = static_cast<Parser *>(userdata);
+    self->builder_.set_pending_retry(ms);
+    if (self->on_retry_.is_none()) return 0;
+    return self->call(self->on_retry_, py::int_(ms));
+  }
+
+  static int on_comment(const char *text, size_t len, void *userdata) {
+    auto *self = static_cast<Parser *>(userdata);
+    PyObject *s = str_from(std::string_view(text, len));
+    if (s == nullptr) {
+      self->failed_ = true;
+      return 1;
+    }
+    return self->call(self->on_comment_, py::reinterpret_steal<py::str>(s));
+  }
+
+  // A callback that raises stops parsing; feed() raises its exception.
+  int call(const py::object &fn, const py::object &arg) {
+    try {
+      fn(arg);
+      return 0;
+    } catch (py::error_already_set &e) {
+      e.restore();
+    } catch (...) {
+      PyErr_SetString(PyExc_RuntimeError, "ssekit: a parser callback failed");
+    }
+    failed_ = true;
+    return 1;
   }
 
   ssekit_parser *p_;
+  py::object on_comment_;  // None, or called with each comment's text
+  py::object on_retry_;    // None, or called with each retry field's value
   EventBuilder builder_;
   PyObject *out_ = nullptr;
   bool failed_ = false;
@@ -95,7 +125,8 @@ class Parser {
 
 void register_parser(py::module_ &m) {
   py::class_<Parser>(m, "Parser")
-      .def(py::init<size_t, size_t>(), py::arg("max_line"), py::arg("max_event"))
+      .def(py::init<size_t, size_t, py::object, py::object>(), py::arg("max_line"),
+           py::arg("max_event"), py::arg("on_comment") = py::none(), py::arg("on_retry") = py::none())
       .def("feed", &Parser::feed)
       .def("finish", &Parser::finish)
       .def("reset", &Parser::reset)

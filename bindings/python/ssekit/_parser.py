@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Union
+from typing import Callable, List, Optional, Union
 
 from . import _errors, _ssekit
 
@@ -24,12 +24,26 @@ class Parser:
 
     Limits in bytes (0: none) bound a hostile stream's memory; exceeding one
     raises :class:`ssekit.LimitError`, and the parser must be :meth:`reset`.
+
+    ``on_comment`` is called with the text of each comment line (a
+    keep-alive) and ``on_retry`` with each valid ``retry`` value in
+    milliseconds (it is also given to the next event, as ``retry``), both
+    from inside :meth:`feed` as the line is parsed, that is before the call
+    returns the events it completed. One that raises stops parsing: feed()
+    raises its exception, and the parser starts over (as after reset).
     """
 
     __slots__ = ("_p",)
 
-    def __init__(self, *, max_line: int = DEFAULT_MAX_LINE, max_event: int = DEFAULT_MAX_EVENT) -> None:
-        self._p = _ssekit.Parser(max_line, max_event)
+    def __init__(
+        self,
+        *,
+        max_line: int = DEFAULT_MAX_LINE,
+        max_event: int = DEFAULT_MAX_EVENT,
+        on_comment: Optional[Callable[[str], object]] = None,
+        on_retry: Optional[Callable[[int], object]] = None,
+    ) -> None:
+        self._p = _ssekit.Parser(max_line, max_event, on_comment, on_retry)
 
     def feed(self, data: BytesLike) -> List[ServerSentEvent]:
         """Parses the next bytes of the stream; returns the events they completed."""
