@@ -4,6 +4,7 @@
 #include "stream.h"
 
 #include <algorithm>
+#include <new>
 #include <string>
 
 #include "http.h"
@@ -81,21 +82,31 @@ void Stream::arm_hook_timer() {
 
 void Stream::on_hook_timer() {
   if (stopped_ || closing()) return;
-  const std::string waited = std::to_string(std::min(opts_.connect_timeout_ms, kMaxDurationMs));
+  const uint64_t waited = std::min(opts_.connect_timeout_ms, kMaxDurationMs);
   if (headers_waiting_) {
     // Like a connection that did not open in time: the next attempt asks
     // the hook again, after the backoff.
     headers_waiting_ = false;
     hook_headers_.clear();
-    fail_response(SSEKIT_E_CONNECT_TIMEOUT,
-                  "the headers hook did not answer within the connect timeout (" + waited + " ms)",
-                  false);
+    try {
+      fail_response(SSEKIT_E_CONNECT_TIMEOUT,
+                    "the headers hook did not answer within the connect timeout (" +
+                        std::to_string(waited) + " ms)",
+                    false);
+    } catch (const std::bad_alloc &) {
+      fail_response(SSEKIT_E_NOMEM, "out of memory", false);
+    }
     end_attempt(std::move(failure_));
   } else if (auth_waiting_) {
     // As if the hook had declined: the 401/403 stands.
     auth_waiting_ = false;
     Failure f = std::move(auth_failure_);
-    f.message += " (the auth hook did not answer within the connect timeout, " + waited + " ms)";
+    try {
+      f.message += " (the auth hook did not answer within the connect timeout, " +
+                   std::to_string(waited) + " ms)";
+    } catch (const std::bad_alloc &) {
+      // The failure goes on with the message it had.
+    }
     decide_after(std::move(f));
   }
 }
