@@ -335,7 +335,10 @@ void Stream::connect() {
   set_state(SSEKIT_STATE_CONNECTING);
   bump(attempts_);
 
-  status_ = 0;
+  // A failure before the first request (the headers hook refusing, or not
+  // answering in time) is judged on this attempt, not on what the last
+  // response left (its Retry-After, body, or an event that reset backoff).
+  clear_response();
   // A restart ends a wait for a deferred auth or headers answer, or for
   // the consumer's ack of an error.
   auth_waiting_ = false;
@@ -396,7 +399,7 @@ void Stream::fail_response(int code, std::string message, bool fatal) {
   failure_.http_status = static_cast<int>(status_);
 }
 
-void Stream::start_hop() {
+void Stream::clear_response() {
   response_headers_.clear();
   header_bytes_ = 0;
   status_ = 0;
@@ -407,6 +410,10 @@ void Stream::start_hop() {
   error_body_.clear();
   failure_ = Failure{};
   finished_ = false;
+}
+
+void Stream::start_hop() {
+  clear_response();
   errbuf_[0] = '\0';
   parser_.reset_connection();
 

@@ -126,6 +126,9 @@ class Stream : public std::enable_shared_from_this<Stream> {
 
   bool settle_if_dead();
   void connect();
+  // Forgets the last response: before each request, and before a new
+  // attempt asks its headers hook.
+  void clear_response();
   void start_hop();
   bool setup_request();
   bool follow_redirect(long code, std::string_view location);

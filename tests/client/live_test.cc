@@ -290,6 +290,63 @@ TEST_F(LiveTest, AHeadersAnswerThatNeverComesTimesOutAndTheHookIsAskedAgain) {
   EXPECT_EQ(Header(reqs[0], "x-attempt"), "2");
 }
 
+// A timeout (or refusal) before any request is judged on its own attempt,
+// not on what the last response left.
+TEST_F(LiveTest, AHeadersTimeoutAfterADeliveringConnectionStillCountsAsAFailure) {
+  Recorder rec;
+  StreamPtr s = NewStream(Url("/events?count=1&key=" + Key()), rec);
+  ssekit_stream* raw = s.get();
+  // The first attempt delivers an event and ends; every later hook call
+  // never answers.
+  rec.headers_hook = [raw](ssekit_headers*, int attempt) {
+    if (attempt >= 2) ssekit_stream_defer_headers(raw);
+    return 0;
+  };
+  ASSERT_TRUE(rec.UseHeadersHook());
+  ASSERT_EQ(ssekit_stream_set_connect_timeout(s.get(), 200), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_set_initial_delay(s.get(), 20), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_set_min_delay(s.get(), 20), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_set_max_attempts(s.get(), 1), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
+  // The end after the event is failure 1 of a new run; the timeout is
+  // failure 2, over max_attempts (the event delivered by attempt 1 must
+  // not reset the count again).
+  ASSERT_TRUE(rec.WaitClosed());
+  EXPECT_EQ(rec.Get(&Recorder::closed), std::vector<int>{SSEKIT_E_RETRIES_EXHAUSTED});
+  EXPECT_EQ(rec.Get(&Recorder::headers_calls), 2);
+  auto errors = rec.Get(&Recorder::errors);
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].code, SSEKIT_E_STREAM_ENDED);
+  EXPECT_EQ(errors[1].code, SSEKIT_E_RETRIES_EXHAUSTED);
+  EXPECT_NE(errors[1].message.find("headers hook did not answer"), std::string::npos)
+      << errors[1].message;
+}
+
+TEST_F(LiveTest, AHeadersTimeoutDoesNotCarryTheLastResponsesStatusOrRetryAfter) {
+  Recorder rec;
+  StreamPtr s = NewStream(Url("/flaky?fail=1&status=503&retry_after=1&key=" + Key()), rec);
+  ssekit_stream* raw = s.get();
+  rec.headers_hook = [raw](ssekit_headers*, int attempt) {
+    if (attempt == 2) ssekit_stream_defer_headers(raw);
+    return 0;
+  };
+  ASSERT_TRUE(rec.UseHeadersHook());
+  ASSERT_EQ(ssekit_stream_set_strict(s.get(), 0), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_set_connect_timeout(s.get(), 200), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_set_initial_delay(s.get(), 20), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_set_min_delay(s.get(), 20), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
+  ASSERT_TRUE(rec.WaitEvents(1));
+  ASSERT_EQ(ssekit_stream_close(s.get()), SSEKIT_OK);
+  auto errors = rec.Get(&Recorder::errors);
+  ASSERT_GE(errors.size(), 2u);
+  EXPECT_EQ(errors[0].http_status, 503);
+  EXPECT_GE(errors[0].retry_ms, 1000u);  // the server's Retry-After
+  EXPECT_EQ(errors[1].code, SSEKIT_E_CONNECT_TIMEOUT);
+  EXPECT_EQ(errors[1].http_status, 0);
+  EXPECT_LT(errors[1].retry_ms, 1000u) << "the backoff, not the 503's Retry-After";
+}
+
 TEST_F(LiveTest, AnAuthAnswerThatNeverComesFailsWithTheUnauthorizedStatus) {
   Recorder rec;
   StreamPtr s = NewStream(Url("/status/401"), rec);
