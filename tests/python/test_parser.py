@@ -110,6 +110,54 @@ def test_a_callback_that_raises_stops_feed_and_the_parser_starts_over() -> None:
     assert p.last_event_id == ""
     assert [e.data for e in p.feed(b"data: b\n\n")] == ["b"]
 
+    def bad_retry(ms: int) -> None:
+        raise ValueError(ms)
+
+    q = ssekit.Parser(on_retry=bad_retry)
+    with pytest.raises(ValueError):
+        q.feed(b"retry: 250\n")
+    # Over, as after reset(): the failed retry is not given to the next event.
+    assert q.feed(b"data: c\n\n") == [ssekit.ServerSentEvent("message", "c", "", None)]
+
+
+def test_a_callback_cannot_reenter_its_parser() -> None:
+    box: List[Any] = []
+
+    def feed_again(text: str) -> None:
+        box[0].feed(b"data: inner\n\n")
+
+    p = ssekit.Parser(on_comment=feed_again)
+    box.append(p)
+    with pytest.raises(ValueError, match="callback"):
+        p.feed(b": x\n")
+    box[0] = None
+
+    def reset_it(text: str) -> None:
+        q.reset()
+
+    q = ssekit.Parser(on_comment=reset_it)
+    with pytest.raises(ValueError, match="callback"):
+        q.feed(b": x\n")
+    assert [e.data for e in q.feed(b"data: ok\n\n")] == ["ok"]
+
+
+def test_a_parser_in_a_cycle_through_its_callback_is_collected() -> None:
+    import gc
+    import weakref
+
+    class Holder:
+        def __init__(self) -> None:
+            self.parser = ssekit.Parser(on_comment=self.on_comment)
+
+        def on_comment(self, text: str) -> None:
+            pass
+
+    h = Holder()
+    ref = weakref.ref(h)
+    del h
+    gc.collect()
+    assert ref() is None
+
 
 def test_events_are_immutable_values() -> None:
     ev = ssekit.Parser().feed(b"event: x\nid: 7\nretry: 10\ndata: {\"a\": 1}\n\n")[0]

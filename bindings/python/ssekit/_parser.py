@@ -30,10 +30,11 @@ class Parser:
     milliseconds (it is also given to the next event, as ``retry``), both
     from inside :meth:`feed` as the line is parsed, that is before the call
     returns the events it completed. One that raises stops parsing: feed()
-    raises its exception, and the parser starts over (as after reset).
+    raises its exception, and the parser starts over (as after reset). A
+    callback must not feed, finish or reset its own parser (ValueError).
     """
 
-    __slots__ = ("_p",)
+    __slots__ = ("_p", "_on_comment", "_on_retry")
 
     def __init__(
         self,
@@ -43,11 +44,15 @@ class Parser:
         on_comment: Optional[Callable[[str], object]] = None,
         on_retry: Optional[Callable[[int], object]] = None,
     ) -> None:
-        self._p = _ssekit.Parser(max_line, max_event, on_comment, on_retry)
+        self._p = _ssekit.Parser(max_line, max_event)
+        # Kept here, not by the native parser, so that a callback referring
+        # to this parser is a cycle the garbage collector can see.
+        self._on_comment = on_comment
+        self._on_retry = on_retry
 
     def feed(self, data: BytesLike) -> List[ServerSentEvent]:
         """Parses the next bytes of the stream; returns the events they completed."""
-        events, code, message = self._p.feed(data)
+        events, code, message = self._p.feed(data, self._on_comment, self._on_retry)
         if code:
             self._fail(code, message, events)
         return events
@@ -55,7 +60,7 @@ class Parser:
     def finish(self) -> List[ServerSentEvent]:
         """Ends the stream. An event without its blank line is discarded, as
         the standard requires; returns [] (a list, for symmetry with feed)."""
-        events, code, message = self._p.finish()
+        events, code, message = self._p.finish(self._on_comment, self._on_retry)
         if code:
             self._fail(code, message, events)
         return events
