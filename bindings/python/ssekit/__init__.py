@@ -122,7 +122,10 @@ def connect(url: str, **options: Any) -> EventSource:
 def aconnect(url: str, **options: Any) -> AsyncEventSource:
     """The asyncio form of :func:`connect`: ``async with aconnect(url) as es:
     async for ev in es: ...``. Same options; ``headers`` may also be an
-    async function, awaited in the event loop before each attempt."""
+    async function, awaited in the event loop before each attempt: one that
+    has not answered within ``connect_timeout`` fails that attempt
+    (ConnectTimeout), and the next attempt calls it again (a late answer
+    from the earlier call is ignored)."""
     return AsyncEventSource(url, **options)
 
 

@@ -417,7 +417,7 @@ class AsyncEventSource(_Base):
         self._waiter: Optional["asyncio.Future[None]"] = None
         self._pending: List[Any] = []
         self._tasks: "set[asyncio.Future[None]]" = set()
-        self._superseded: "set[asyncio.Future[None]]" = set()
+        self._headers_call = 0
 
     async def open(self) -> "AsyncEventSource":
         """As :meth:`EventSource.open` (use ``asyncio.wait_for`` for a timeout)."""
@@ -529,9 +529,6 @@ class AsyncEventSource(_Base):
                     waiter.set_result(None)
 
             loop.call_soon_threadsafe(wake)
-        if self._tasks and loop is not None and not loop.is_closed():
-            # A headers function still running has nobody to answer now.
-            loop.call_soon_threadsafe(self._cancel_headers_tasks)
         self._stream.release()
 
     def restart(self) -> None:
@@ -548,38 +545,36 @@ class AsyncEventSource(_Base):
         return _ssekit.DEFER
 
     def _await_headers(self, awaitable: Awaitable[Any]) -> None:
-        # A call still running is for an attempt that ssekit gave up on (it
-        # did not answer within the connect timeout): this one supersedes it.
-        self._cancel_headers_tasks()
+        if self._closed:
+            close = getattr(awaitable, "close", None)
+            if close is not None:
+                close()  # nobody to answer: do not start it
+            return
+        # Only the latest call answers: one still running was given up on
+        # (it outlasted the connect timeout, or the stream restarted), and
+        # its late answer must not be taken for the new attempt's. It is
+        # left to finish, not cancelled: it may await work shared with
+        # others (a token refresh), which a cancel would reach too.
+        self._headers_call += 1
+        call = self._headers_call
 
         async def resolve() -> None:
             try:
                 pairs = _options.header_pairs(await awaitable)
-            except asyncio.CancelledError:
-                if asyncio.current_task() in self._superseded:
-                    return
-                self._hook_failure = asyncio.CancelledError("the headers function was cancelled")
-                if not self._closed:
-                    self._stream.resume_headers(None)
-                raise
             except BaseException as e:  # reported with the stream's HOOK error
+                if call != self._headers_call:
+                    if not isinstance(e, Exception):
+                        raise
+                    return
                 self._hook_failure = e
                 if not self._closed:
                     self._stream.resume_headers(None)
                 if not isinstance(e, Exception):
                     raise
                 return
-            if not self._closed:
+            if not self._closed and call == self._headers_call:
                 self._resume_headers(pairs)
 
         task = asyncio.ensure_future(resolve())
         self._tasks.add(task)  # a task nobody references may be collected
         task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(self._superseded.discard)
-
-    # Event loop thread.
-    def _cancel_headers_tasks(self) -> None:
-        for task in self._tasks:
-            if not task.done():
-                self._superseded.add(task)
-                task.cancel()
