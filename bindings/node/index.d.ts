@@ -59,7 +59,8 @@ export interface SSEErrorEvent extends Event {
   readonly willRetry?: boolean
   /** Milliseconds until the reconnect, when willRetry. */
   readonly retryMs?: number
-  /** What a headers function threw, for SSEKIT_E_HOOK. */
+  /** For SSEKIT_E_HOOK: what the headers function threw or rejected with,
+   * or a TypeError naming a header it returned that ssekit refuses. */
   readonly error?: unknown
 }
 

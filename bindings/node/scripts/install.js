@@ -38,11 +38,14 @@ function newestSource() {
     }
     if (st.isDirectory()) {
       for (const name of fs.readdirSync(file)) visit(path.join(rel, name))
-    } else if (/\.(cc|h|hpp|gyp|map)$/.test(rel)) {
+    } else if (/\.(cc|h|hpp|gyp|gypi|map|js|json)$/.test(rel)) {
       newest = Math.max(newest, st.mtimeMs)
     }
   }
-  for (const rel of ['binding.gyp', 'core', 'capi/src', 'capi/include', 'bindings/node/src']) visit(rel)
+  // What the build reads: sources, gyp files, the scripts binding.gyp runs
+  // and package.json (its version is compiled in).
+  for (const rel of ['binding.gyp', 'package.json', 'core', 'capi/src', 'capi/include',
+    'bindings/node/src', 'bindings/node/scripts']) visit(rel)
   return newest
 }
 

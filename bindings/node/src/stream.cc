@@ -250,7 +250,7 @@ Napi::Value ResumeHeaders(const Napi::CallbackInfo &info) {
       std::string name = h.Get(i).ToString().Utf8Value();
       std::string value = h.Get(i + 1).ToString().Utf8Value();
       rc = ssekit_stream_set_header(ctx->handle, name.c_str(), value.c_str());
-      if (rc != SSEKIT_OK) refused = name;
+      if (rc == SSEKIT_E_INVALID) refused = name;
       names.push_back(std::move(name));
     }
     for (const std::string &old : ctx->fn_headers) {
