@@ -262,13 +262,7 @@ class Stream {
     check(rc, "start");
   }
   // Waits for the loop to stop the stream; the GIL is released meanwhile.
-  void close() {
-    if (s_ == nullptr) return;
-    ssekit_stream *s = s_;
-    Use use(*this);
-    Unlocked nogil;
-    ssekit_stream_close(s);
-  }
+  void close() { without_gil(ssekit_stream_close); }
   // Never waits: for finalizers and interpreter exit. The handle is gone
   // afterwards.
   void release() {
@@ -284,34 +278,20 @@ class Stream {
     ssekit_stream_release(s_);
     s_ = nullptr;
   }
-  bool restart() {
-    if (s_ == nullptr) return false;
-    ssekit_stream *s = s_;
-    Use use(*this);
-    Unlocked nogil;
-    return ssekit_stream_restart(s) == SSEKIT_OK;
-  }
+  bool restart() { return without_gil(ssekit_stream_restart) == SSEKIT_OK; }
   // The error handlers ran and left the stream open: it may reconnect.
-  void ack_error() {
-    if (s_ == nullptr) return;
+  void ack_error() { without_gil(ssekit_stream_ack_error); }
+  void pause() { without_gil(ssekit_stream_pause); }
+  void resume() { without_gil(ssekit_stream_resume); }
+
+  // fn(handle) with the GIL released, the handle kept from being freed
+  // meanwhile; SSEKIT_E_STATE once the stream was released.
+  int without_gil(int (*fn)(ssekit_stream *)) {
+    if (s_ == nullptr) return SSEKIT_E_STATE;
     ssekit_stream *s = s_;
     Use use(*this);
     Unlocked nogil;
-    ssekit_stream_ack_error(s);
-  }
-  void pause() {
-    if (s_ == nullptr) return;
-    ssekit_stream *s = s_;
-    Use use(*this);
-    Unlocked nogil;
-    ssekit_stream_pause(s);
-  }
-  void resume() {
-    if (s_ == nullptr) return;
-    ssekit_stream *s = s_;
-    Use use(*this);
-    Unlocked nogil;
-    ssekit_stream_resume(s);
+    return fn(s);
   }
 
   int state() const { return s_ == nullptr ? SSEKIT_STATE_CLOSED : ssekit_stream_state(s_); }
