@@ -12,6 +12,14 @@ namespace {
 
 using LiveTest = ClientTest;
 
+// Fast reconnects, and a connect timeout of connect_ms, which also bounds
+// how long a deferred headers or auth answer is waited for.
+void ShortWaits(ssekit_stream* s, uint64_t connect_ms) {
+  ASSERT_EQ(ssekit_stream_set_connect_timeout(s, connect_ms), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_set_initial_delay(s, 20), SSEKIT_OK);
+  ASSERT_EQ(ssekit_stream_set_min_delay(s, 20), SSEKIT_OK);
+}
+
 std::size_t ListenerCount(Recorder& rec) { return rec.Get(&Recorder::listener_events).size(); }
 
 TEST_F(LiveTest, AListenerAddedAndRemovedWhileTheStreamRuns) {
@@ -303,9 +311,7 @@ TEST_F(LiveTest, AHeadersTimeoutAfterADeliveringConnectionStillCountsAsAFailure)
     return 0;
   };
   ASSERT_TRUE(rec.UseHeadersHook());
-  ASSERT_EQ(ssekit_stream_set_connect_timeout(s.get(), 200), SSEKIT_OK);
-  ASSERT_EQ(ssekit_stream_set_initial_delay(s.get(), 20), SSEKIT_OK);
-  ASSERT_EQ(ssekit_stream_set_min_delay(s.get(), 20), SSEKIT_OK);
+  ShortWaits(s.get(), 200);
   ASSERT_EQ(ssekit_stream_set_max_attempts(s.get(), 1), SSEKIT_OK);
   ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
   // The end after the event is failure 1 of a new run; the timeout is
@@ -332,9 +338,7 @@ TEST_F(LiveTest, AHeadersTimeoutDoesNotCarryTheLastResponsesStatusOrRetryAfter) 
   };
   ASSERT_TRUE(rec.UseHeadersHook());
   ASSERT_EQ(ssekit_stream_set_strict(s.get(), 0), SSEKIT_OK);
-  ASSERT_EQ(ssekit_stream_set_connect_timeout(s.get(), 200), SSEKIT_OK);
-  ASSERT_EQ(ssekit_stream_set_initial_delay(s.get(), 20), SSEKIT_OK);
-  ASSERT_EQ(ssekit_stream_set_min_delay(s.get(), 20), SSEKIT_OK);
+  ShortWaits(s.get(), 200);
   ASSERT_EQ(ssekit_stream_start(s.get()), SSEKIT_OK);
   ASSERT_TRUE(rec.WaitEvents(1));
   ASSERT_EQ(ssekit_stream_close(s.get()), SSEKIT_OK);

@@ -17,6 +17,16 @@ def run(coro: Any) -> Any:
     return asyncio.run(asyncio.wait_for(coro, 20))
 
 
+async def first_ids(es: Any, n: int) -> List[str]:
+    """The ids of the first n events of es."""
+    ids: List[str] = []
+    async for ev in es:
+        ids.append(ev.id)
+        if len(ids) == n:
+            break
+    return ids
+
+
 def test_async_for_yields_the_events(server: Any) -> None:
     async def main() -> List[str]:
         async with ssekit.aconnect(server.url("/events?count=4&type=t"), one_shot=True) as es:
@@ -38,11 +48,7 @@ def test_the_event_loop_runs_while_a_stream_waits(server: Any) -> None:
 
         t = asyncio.ensure_future(ticker())
         async with ssekit.aconnect(server.url("/stall?after=1&ms=400&then=resume&count=2")) as es:
-            ids = []
-            async for ev in es:
-                ids.append(ev.id)
-                if len(ids) == 2:
-                    break
+            ids = await first_ids(es, 2)
         t.cancel()
         assert ids == ["1", "2"]
         return ticks
@@ -86,12 +92,7 @@ def test_an_async_headers_function_is_awaited_before_every_attempt(server: Any, 
 
     async def main() -> List[str]:
         async with ssekit.aconnect(server.url(f"/drop?after=1&count=3&key={key}"), headers=headers, **FAST) as es:
-            ids = []
-            async for ev in es:
-                ids.append(ev.id)
-                if len(ids) == 3:
-                    break
-            return ids
+            return await first_ids(es, 3)
 
     assert run(main()) == ["1", "2", "3"]
     auth = [r["header_map"]["authorization"] for r in server.requests(key)]
@@ -144,12 +145,7 @@ def test_a_headers_answer_after_the_connect_timeout_does_not_answer_the_next_att
         async with ssekit.aconnect(
             server.url(f"/drop?after=1&count=3&key={key}"), headers=headers, connect_timeout=1.0, **FAST
         ) as es:
-            ids = []
-            async for ev in es:
-                ids.append(ev.id)
-                if len(ids) == 3:
-                    break
-            return ids
+            return await first_ids(es, 3)
 
     # One event per connection: calls 1, 3 and 4 connected; 2 timed out.
     assert run(main()) == ["1", "2", "3"]
